@@ -1,0 +1,105 @@
+"""The comparison engine: shape first, then dtype, then values, one tolerance table.
+
+``compare`` returns a ``Check`` -- one row of ``parity.csv`` -- and never raises;
+``Check.message`` says what a failing row means in one line a person can act on.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from parity.tolerances import Tolerance
+
+# Verdicts.  An expected gap is a documented convention difference that must show.
+MATCH, MISMATCH, EXPECTED_GAP, GAP_VANISHED = "match", "MISMATCH", "expected gap", "GAP VANISHED"
+PASSING = (MATCH, EXPECTED_GAP)
+
+CSV_COLUMNS = [
+    "component", "convention", "dtype", "quantity",
+    "max_abs_err", "max_rel_err", "atol", "rtol", "passed",
+    "sample", "oracle", "verdict", "worst_index", "note",
+]
+
+
+@dataclass
+class Check:
+    component: str = ""
+    convention: str = ""
+    dtype: str = ""
+    quantity: str = ""
+    max_abs_err: float = np.nan
+    max_rel_err: float = np.nan
+    atol: float = np.nan
+    rtol: float = np.nan
+    passed: bool = False
+    sample: str = ""
+    oracle: str = "torch"
+    verdict: str = MATCH
+    worst_index: str = ""
+    note: str = ""
+    detail: str = field(default="", repr=False)  # worst values, or the shape/dtype problem
+
+    def row(self):
+        d = asdict(self)
+        return {k: d[k] for k in CSV_COLUMNS}
+
+    def message(self):
+        where = f"{self.component} [{self.convention}] {self.dtype} {self.quantity}"
+        if self.sample:
+            where += f" (sample {self.sample!r}, vs {self.oracle})"
+        head = f"{self.verdict}: {where}"
+        if np.isnan(self.max_abs_err):
+            return f"{head}: {self.detail}"
+        text = (f"{head}: max abs err {self.max_abs_err:.3e}, max rel err {self.max_rel_err:.3e}"
+                f" (atol {self.atol:.1e}, rtol {self.rtol:.1e}); worst at index "
+                f"{self.worst_index}: {self.detail}")
+        return text + (f" -- {self.note}" if self.note else "")
+
+
+def _describe(x):
+    return f"{x.dtype}{list(x.shape)}"
+
+
+def compare(actual, expected, tol: Tolerance, *, expected_gap="", **labels):
+    """Compare ``actual`` (the side under test) with ``expected`` (the oracle).
+
+    ``expected_gap``: when non-empty, the two are documented to differ (the text
+    says why); the check passes only if they really do differ beyond ``tol``.
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    base = dict(atol=tol.atol, rtol=tol.rtol, note=expected_gap, **labels)
+    problem = ""
+    if actual.shape != expected.shape:
+        problem = f"shape {_describe(actual)} != expected {_describe(expected)}"
+    elif actual.dtype != expected.dtype:
+        problem = f"dtype {_describe(actual)} != expected {_describe(expected)}"
+    if problem:
+        return Check(max_abs_err=np.nan, max_rel_err=np.nan, passed=False,
+                     verdict=MISMATCH, detail=problem, **base)
+
+    a, b = actual.astype(np.float64), expected.astype(np.float64)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal infinities count as equal
+    abs_err = np.where(same, 0.0, np.abs(a - b))
+    abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
+    mag = np.abs(b)
+    if tol.normwise:
+        scale = mag.max(initial=0.0)
+        allowed = np.full_like(abs_err, tol.atol + tol.rtol * scale)
+        max_rel = abs_err.max(initial=0.0) / scale if scale > 0 else float(abs_err.max(initial=0))
+    else:
+        allowed = tol.atol + tol.rtol * mag
+        # relative error over elements that the atol does not govern
+        big = mag > tol.atol
+        max_rel = float((abs_err[big] / mag[big]).max(initial=0.0))
+    within = bool(np.all(abs_err <= allowed))
+    excess = np.divide(abs_err, allowed, out=np.where(abs_err > 0, np.inf, 0.0),
+                       where=allowed > 0)
+    worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.size else ()
+    detail = f"got {a[worst]!r} expected {b[worst]!r}" if a.size else "empty"
+    if expected_gap:
+        verdict = EXPECTED_GAP if not within else GAP_VANISHED
+    else:
+        verdict = MATCH if within else MISMATCH
+    return Check(max_abs_err=float(abs_err.max(initial=0.0)), max_rel_err=float(max_rel),
+                 passed=verdict in PASSING, verdict=verdict,
+                 worst_index=str(tuple(int(i) for i in worst)), detail=detail, **base)

@@ -1,0 +1,176 @@
+"""``LayerPair``: a scratch layer and its torch twin, run on the same inputs.
+
+Each side runs a sample on its own and reports named quantities in the book's
+layout; the engine then compares them name by name.  Per call of a sample:
+
+  out             forward output
+  dx, dW, ...     backward with one random upstream gradient (never ones/sum())
+                  -> input gradient and every parameter gradient
+  running_mean..  state after the call
+  inputN after    the inputs after the call (a layer must not write into them)
+
+Both sides draw the upstream gradient from identically seeded generators, so
+they see the same numbers.  In float64 the scratch backward is checked once
+more against central finite differences.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from parity.compare import Check, compare
+from parity.gradcheck import central_difference
+from parity.inputs import DTYPES, TORCH_DTYPE, cast, source
+from parity.tolerances import tolerance_for
+from parity.transfer import load_into_torch, read_from_torch, to_numpy
+
+
+@dataclass(frozen=True)
+class Call:
+    """One forward (+ backward) call: its inputs and, for layers with modes, train/eval."""
+
+    inputs: tuple
+    train: bool | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    calls: tuple
+    smooth: bool = True  # False: inputs sit on a kink, where finite differences don't apply
+
+    @classmethod
+    def of(cls, name, *inputs, train=None, smooth=True):
+        return cls(name, (Call(tuple(inputs), train),), smooth)
+
+
+def _no_params(rng):
+    return {}
+
+
+@dataclass(frozen=True)
+class LayerPair:
+    component: str
+    convention: str
+    scratch: Callable  # params (book layout) -> scratch layer
+    torch: Callable  # params (book layout) -> twin nn.Module; weights copied via `params`
+    samples: Callable  # rng -> list[Sample]
+    init_params: Callable = _no_params  # rng -> {name: float64 array}, book layout
+    params: tuple = ()  # Links for trainable arrays
+    state: tuple = ()  # Links: scratch attribute <-> torch buffer (running stats, ...)
+    grad_inputs: tuple = (0,)  # inputs that get a gradient (book layers return one dx)
+    backward: bool = True
+    dtypes: tuple = DTYPES
+    # quantity -> why the scratch backward is *not* the derivative of its forward
+    fd_gaps: dict = field(default_factory=dict)
+    doc: str = ""
+
+    def sample_list(self):
+        return self.samples(source(self.component, self.convention, "samples"))
+
+    def _params(self, rng, dtype):
+        return {k: cast(v, dtype) for k, v in self.init_params(rng).items()}
+
+    # ---- each side on its own ----
+    def scratch_results(self, sample, dtype, layer=None):
+        rng = source(self.component, self.convention, sample.name)
+        params = self._params(rng, dtype)
+        layer = layer or self.scratch(params)
+        res = {}
+        for k, call in enumerate(sample.calls):
+            at = f"step{k + 1}/" if len(sample.calls) > 1 else ""
+            inputs = [cast(x, dtype) for x in call.inputs]
+            mode = {} if call.train is None else {"train_flg": call.train}
+            res[at + "out"] = out = np.array(layer.forward(*inputs, **mode))  # copies:
+            if self.backward:
+                dout = cast(rng.standard_normal(out.shape), dtype)
+                res[at + "dx"] = np.array(layer.backward(dout))  # layers may reuse buffers
+                res[at + "dout after"] = dout
+                res |= {at + f"d{l.scratch}": np.array(layer.grads[l.scratch])
+                        for l in self.params}
+            res |= {at + l.scratch: np.array(getattr(layer, l.scratch)) for l in self.state}
+            res |= {at + f"input{i} after": x.copy() for i, x in enumerate(inputs)}
+        return res
+
+    def torch_results(self, sample, dtype):
+        rng = source(self.component, self.convention, sample.name)
+        params = self._params(rng, dtype)
+        module = self.torch(params).to(TORCH_DTYPE[dtype])
+        load_into_torch(module, params, self.params)
+        res = {}
+        for k, call in enumerate(sample.calls):
+            at = f"step{k + 1}/" if len(sample.calls) > 1 else ""
+            inputs = [cast(x, dtype) for x in call.inputs]
+            if call.train is not None:
+                module.train(call.train)
+            tensors = [torch.from_numpy(x.copy()) for x in inputs]
+            for i in self.grad_inputs:
+                tensors[i].requires_grad_(True)
+            out = module(*tensors)
+            res[at + "out"] = to_numpy(out)
+            if self.backward:
+                dout = cast(rng.standard_normal(tuple(out.shape)), dtype)
+                module.zero_grad(set_to_none=True)
+                out.backward(torch.from_numpy(dout.copy()))
+                res[at + "dx"] = to_numpy(tensors[self.grad_inputs[0]].grad)
+                res[at + "dout after"] = dout
+                grads = read_from_torch(module, self.params, grad=True)
+                res |= {at + f"d{k_}": v for k_, v in grads.items()}
+            res |= {at + k_: v for k_, v in read_from_torch(module, self.state).items()}
+            res |= {at + f"input{i} after": x for i, x in enumerate(inputs)}
+        return res
+
+    # ---- the checks ----
+    def run(self, dtype):
+        checks = []
+        for sample in self.sample_list():
+            checks += self.compare_sides(sample, dtype)
+            if dtype == "float64" and self.backward and sample.smooth and len(sample.calls) == 1:
+                checks += self.finite_difference_checks(sample)
+        return checks
+
+    def _label(self, dtype, sample, oracle):
+        return dict(component=self.component, convention=self.convention, dtype=dtype,
+                    sample=sample.name, oracle=oracle)
+
+    def compare_sides(self, sample, dtype):
+        tol = tolerance_for(dtype)
+        label = self._label(dtype, sample, "torch")
+        results = {}
+        for side, run in (("scratch", self.scratch_results), ("torch", self.torch_results)):
+            try:
+                results[side] = run(sample, dtype)
+            except Exception as err:  # a crash is a verdict too, not a stopped run
+                return [crashed(err, side, tol, **label)]
+        ours, theirs = results["scratch"], results["torch"]
+        return [compare(ours.get(q, np.array(np.nan)), expected, tol, quantity=q, **label)
+                for q, expected in theirs.items()]
+
+    def finite_difference_checks(self, sample):
+        """Scratch backward vs central differences of sum(forward(...) * dout), float64."""
+        rng = source(self.component, self.convention, sample.name)
+        layer = self.scratch(self._params(rng, "float64"))
+        analytic = self.scratch_results(sample, "float64", layer=layer)
+        call = sample.calls[0]
+        inputs = [cast(x, "float64") for x in call.inputs]
+        mode = {} if call.train is None else {"train_flg": call.train}
+        dout = analytic["dout after"]
+
+        def objective():
+            return float(np.sum(np.asarray(layer.forward(*inputs, **mode)) * dout))
+
+        targets = {"dx": inputs[self.grad_inputs[0]]} if self.grad_inputs else {}
+        targets |= {f"d{l.scratch}": layer.params[l.scratch] for l in self.params}
+        tol = tolerance_for("finite-diff")
+        return [compare(analytic[q], central_difference(objective, array), tol, quantity=q,
+                        expected_gap=self.fd_gaps.get(q, ""),
+                        **self._label("float64", sample, "finite-diff"))
+                for q, array in targets.items()]
+
+
+def crashed(err, side, tol, **label):
+    return Check(max_abs_err=np.nan, max_rel_err=np.nan, atol=tol.atol, rtol=tol.rtol,
+                 passed=False, verdict="MISMATCH", quantity="run",
+                 detail=f"the {side} side raised {type(err).__name__}: {err}", **label)

@@ -1,0 +1,48 @@
+"""Activations: step (forward only), sigmoid, tanh, ReLU, softmax."""
+
+import numpy as np
+
+import scratch.layers as S
+import torch_ref.layers as T
+from parity.inputs import with_values
+from parity.layer_pair import LayerPair, Sample
+from parity.registry import register
+
+EXTREMES = [1000.0, -1000.0, 800.0, -800.0, 30.0, -30.0]
+
+
+def elementwise_samples(rng):
+    """Random values; exact kinks (0); saturating extremes (+-1000); 4-D input."""
+    return [
+        Sample.of("randn(5,7)", rng.standard_normal((5, 7)) * 2),
+        Sample.of("zeros-and-randn", with_values(rng.standard_normal((4, 6)), [0.0] * 6, rng),
+                  smooth=False),
+        Sample.of("extremes", with_values(rng.standard_normal((3, 8)), EXTREMES, rng)),
+        Sample.of("randn(2,3,4,5)", rng.standard_normal((2, 3, 4, 5))),
+    ]
+
+
+def softmax_samples(rng):
+    return [
+        Sample.of("logits(6,10)", rng.standard_normal((6, 10)) * 3),
+        Sample.of("logits+-1000", with_values(rng.standard_normal((4, 10)), EXTREMES, rng)),
+        Sample.of("ties", np.repeat(rng.standard_normal((3, 1)), 5, axis=1)),
+        Sample.of("one-row", rng.standard_normal((1, 4))),
+    ]
+
+
+def stateless(component, scratch_cls, twin, samples=elementwise_samples, **kw):
+    return LayerPair(component, "default", scratch=lambda p: scratch_cls(),
+                     torch=lambda p: twin(), samples=samples, **kw)
+
+
+register(
+    # forward only: its derivative is 0 almost everywhere and undefined at 0
+    stateless("step", S.Step, T.Step, backward=False, grad_inputs=()),
+    stateless("sigmoid", S.Sigmoid, T.Sigmoid),
+    stateless("tanh", S.Tanh, T.Tanh),
+    # ReLU at exactly 0: book and F.relu both give gradient 0 (torch.maximum would give 0.5).
+    stateless("relu", S.Relu, T.Relu),
+    stateless("softmax", S.Softmax, T.Softmax, samples=softmax_samples),
+)
+

@@ -1,0 +1,47 @@
+"""MNIST: the NumPy IDX reader against torchvision.datasets.MNIST, byte for byte."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import scratch.mnist as S
+import torch_ref.mnist as T
+from parity.compare import compare
+from parity.registry import Skipped, register
+from parity.tolerances import tolerance_for
+from parity.transfer import to_numpy
+
+
+@dataclass(frozen=True)
+class MnistLoaders:
+    component: str = "MNIST loader"
+    convention: str = "idx (numpy) vs torchvision"
+    dtypes: tuple = ("uint8", "float32")
+    root: str | None = None  # None: $MNIST_ROOT, else ./data
+
+    def run(self, dtype):
+        try:
+            S.find_file(self.root, S.FILES["train_images"])
+        except S.MnistNotFoundError as err:
+            raise Skipped(str(err).splitlines()[0] + f" (set {S.ENV_VAR})") from None
+        checks = []
+        for train in (True, False):
+            split = "train" if train else "test"
+            if dtype == "uint8":
+                images, labels = S.load_raw(self.root, train)
+                ds = T.mnist_dataset(self.root, train)
+                pairs = {"images": (images, to_numpy(ds.data)),
+                         "labels": (labels.astype(np.int64), to_numpy(ds.targets))}
+                tol = tolerance_for("exact")
+            else:
+                (x, t) = S.load_mnist(self.root, flatten=False)[0 if train else 1]
+                xt, tt = T.load_mnist(self.root, train)
+                pairs = {"images/255": (x, to_numpy(xt)), "labels": (t, to_numpy(tt))}
+                tol = tolerance_for(dtype)
+            checks += [compare(a, b, tol, component=self.component, convention=self.convention,
+                               dtype=dtype, quantity=q, sample=split, oracle="torchvision")
+                       for q, (a, b) in pairs.items()]
+        return checks
+
+
+register(MnistLoaders())

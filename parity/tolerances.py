@@ -1,0 +1,34 @@
+"""The one tolerance table.  Every comparison in the suite looks its tolerance up here.
+
+A value passes when |actual - expected| <= atol + rtol * |expected| elementwise
+(``torch.testing.assert_close``'s rule).  ``normwise`` entries compare against the
+largest magnitude instead: max|actual - expected| <= rtol * max|expected| -- the
+right measure for finite differences, whose error does not shrink with the element.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+    normwise: bool = False
+
+
+TOLERANCES = {
+    # Two float64 implementations of the same formula differ only by rounding order.
+    "float64": Tolerance(rtol=1e-10, atol=1e-12),
+    # torch.testing.assert_close's defaults for float32.
+    "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
+    # Integers, masks, labels, pixel bytes: identical or wrong.
+    "exact": Tolerance(rtol=0.0, atol=0.0),
+    # Scratch backward vs central differences (float64, step FD_STEP).
+    "finite-diff": Tolerance(rtol=1e-7, atol=0.0, normwise=True),
+}
+
+FD_STEP = 1e-5  # truncation ~h^2 = 1e-10, rounding ~1e-16 / h = 1e-11 (relative)
+
+
+def tolerance_for(key):
+    return TOLERANCES[str(key)]

@@ -1,0 +1,16 @@
+import pytest
+
+from parity.compare import PASSING
+from parity.registry import Skipped
+
+
+def assert_entry_passes(entry, dtype):
+    """Run one registry entry; fail with every failing check's message."""
+    try:
+        checks = entry.run(dtype)
+    except Skipped as why:
+        pytest.skip(str(why))
+    assert checks, f"{entry.component} [{entry.convention}] {dtype} produced no checks"
+    failures = [c.message() for c in checks if c.verdict not in PASSING]
+    assert not failures, "\n".join(failures)
+    return checks

@@ -1,0 +1,1 @@
+"""Report generators (``make report``); everything they write goes to ``reports/out/``."""

@@ -1,0 +1,77 @@
+"""Activation and loss functions (the book's ``common/functions.py``).
+
+Every function keeps its input's dtype: float32 in, float32 out.
+"""
+
+import numpy as np
+
+
+def step_function(x):
+    """1 where x > 0, else 0 (so 0 at the kink), in x's dtype.
+
+    The book returns ``np.array(x > 0, dtype=int)``; we keep the float dtype so the
+    result can flow into the next layer unchanged.
+    """
+    return (x > 0).astype(x.dtype)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), evaluated without overflow.
+
+    The book's ``1 / (1 + np.exp(-x))`` overflows (and warns) for x < -709; the two
+    branches below compute the same value with an exponent that is never positive.
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def softmax(x):
+    """Softmax over the last axis; subtracting the max keeps exp() finite (book p. 69)."""
+    z = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(x):
+    """log(softmax(x)) without ever taking log of a rounded-to-zero probability."""
+    z = x - x.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def mean_squared_error(y, t):
+    """The book's MSE: 0.5 * sum((y - t)**2) -- a sum, not a mean, and not divided by N."""
+    return 0.5 * np.sum((y - t) ** 2)
+
+
+def as_class_indices(t, num_classes):
+    """Labels as integer indices; one-hot (or soft) rows become their argmax, as in the book."""
+    t = np.asarray(t)
+    if t.ndim == 2 and t.shape[1] == num_classes:
+        return t.argmax(axis=1)
+    return t.astype(np.intp, copy=False)
+
+
+def as_target_distribution(t, num_classes, dtype):
+    """Labels as rows of class probabilities: index labels become one-hot."""
+    t = np.asarray(t)
+    if t.ndim == 2 and t.shape[1] == num_classes:
+        return t.astype(dtype, copy=False)
+    return np.eye(num_classes, dtype=dtype)[t]
+
+
+def cross_entropy_error(y, t, eps=1e-7):
+    """The book's cross-entropy on probabilities: -sum(t * log(y + eps)) / N.
+
+    ``eps`` keeps log() finite when a probability underflows to 0; it also caps the
+    loss at -log(eps) = 16.12 and makes a perfect prediction's loss slightly negative.
+    """
+    if y.ndim == 1:  # one sample: make it a batch of one
+        t = np.asarray(t)
+        y, t = y.reshape(1, -1), (t.reshape(1, -1) if t.ndim == 1 else t.reshape(1))
+    n = y.shape[0]
+    t = as_target_distribution(t, y.shape[1], y.dtype)
+    return -np.sum(t * np.log(y + y.dtype.type(eps))) / y.dtype.type(n)
