@@ -10,13 +10,15 @@ STAMP      := $(VENV)/.installed
 MNIST_ROOT ?=
 # Folder with the book's published weights (*.pkl).  Empty: book-weight checks are skipped.
 DLFS_WEIGHTS ?=
+# FULL=1: `make report` trains on full MNIST epochs instead of the quick subset.
+FULL       ?=
 # Extra pytest arguments, e.g. `make test ARGS="-k softmax"`.
 ARGS       ?=
 
 export MNIST_ROOT DLFS_WEIGHTS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup parity test test-slow lint clean
+.PHONY: help setup parity report test test-slow lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +32,9 @@ setup: $(STAMP) ## Create .venv and install the project with pinned dependencies
 
 parity: $(STAMP) ## Run every twin pair: per-component verdicts, reports/out/parity.csv
 	$(PY) -m parity
+
+report: $(STAMP) ## Write reports/out/ (index.html, parity, accuracy, speed); FULL=1 for full MNIST
+	$(PY) -m reports $(if $(FULL),--full)
 
 test: $(STAMP) ## Run the test suite (slow training runs excluded)
 	$(PY) -m pytest -m "not slow" $(ARGS)

@@ -24,7 +24,7 @@ from parity.compare import Check, compare
 from parity.gradcheck import central_difference
 from parity.inputs import DTYPES, TORCH_DTYPE, cast, source
 from parity.tolerances import tolerance_for
-from parity.transfer import load_into_torch, read_from_torch, to_numpy
+from parity.transfer import load_into_torch, read_from_torch, scratch_attr, to_numpy
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,11 @@ class Sample:
     name: str
     calls: tuple
     smooth: bool = True  # False: inputs sit on a kink, where finite differences don't apply
+    fd_gap: str = ""  # why this sample's backward is *not* the derivative of its forward
 
     @classmethod
-    def of(cls, name, *inputs, train=None, smooth=True):
-        return cls(name, (Call(tuple(inputs), train),), smooth)
+    def of(cls, name, *inputs, train=None, smooth=True, fd_gap=""):
+        return cls(name, (Call(tuple(inputs), train),), smooth, fd_gap)
 
 
 def _no_params(rng):
@@ -90,7 +91,8 @@ class LayerPair:
                 res[at + "dout after"] = dout
                 res |= {at + f"d{l.scratch}": np.array(layer.grads[l.scratch])
                         for l in self.params}
-            res |= {at + l.scratch: np.array(getattr(layer, l.scratch)) for l in self.state}
+            res |= {at + l.scratch: np.array(scratch_attr(layer, l.scratch))
+                    for l in self.state}
             res |= {at + f"input{i} after": x.copy() for i, x in enumerate(inputs)}
         return res
 
@@ -165,7 +167,7 @@ class LayerPair:
         targets |= {f"d{l.scratch}": layer.params[l.scratch] for l in self.params}
         tol = tolerance_for("finite-diff")
         return [compare(analytic[q], central_difference(objective, array), tol, quantity=q,
-                        expected_gap=self.fd_gaps.get(q, ""),
+                        expected_gap=sample.fd_gap or self.fd_gaps.get(q, ""),
                         **self._label("float64", sample, "finite-diff"))
                 for q, array in targets.items()]
 

@@ -63,3 +63,39 @@ def read_from_torch(module, links, grad=False):
         t = torch_tensor(module, link.torch)
         out[link.scratch] = link.from_torch(t.grad if grad else t)
     return out
+
+
+def book_links(module):
+    """Links from the book's parameter names to a twin's tensors, by registration order.
+
+    The book numbers weight layers (Conv and Affine together) W1, b1, W2, ...,
+    BatchNorm layers gamma1, beta1, ..., and calls the BatchNorm layers
+    "BatchNorm1", ... -- so the twin's modules, taken in the order they were
+    registered (= the order they run), map onto those names.
+    Returns (param_links, state_links).
+    """
+    params, state = [], []
+    n_weight = n_norm = 0
+    for name, m in module.named_modules():
+        prefix = f"{name}." if name else ""
+        if isinstance(m, torch.nn.Linear | torch.nn.Conv2d):
+            n_weight += 1
+            layout = "transpose" if isinstance(m, torch.nn.Linear) else "same"
+            params.append(Link(f"W{n_weight}", prefix + "weight", layout))
+            if m.bias is not None:
+                params.append(Link(f"b{n_weight}", prefix + "bias"))
+        elif isinstance(m, torch.nn.modules.batchnorm._BatchNorm) or hasattr(m, "running_var"):
+            n_norm += 1
+            params += [Link(f"gamma{n_norm}", prefix + "weight"),
+                       Link(f"beta{n_norm}", prefix + "bias")]
+            state += [Link(f"BatchNorm{n_norm}.{s}", prefix + s)
+                      for s in ("running_mean", "running_var")]
+    return tuple(params), tuple(state)
+
+
+def scratch_attr(obj, path):
+    """``obj.a.b`` for path "a.b", looking names up in a network's ``layers`` first."""
+    for part in path.split("."):
+        layers = getattr(obj, "layers", None)
+        obj = layers[part] if isinstance(layers, dict) and part in layers else getattr(obj, part)
+    return obj

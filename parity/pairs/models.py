@@ -1,0 +1,74 @@
+"""Whole networks as twin pairs: logits, loss, input gradient and every parameter gradient.
+
+Small configurations keep the finite-difference oracle affordable; the book's
+full-size networks are exercised by the published-weights and training checks.
+"""
+
+import numpy as np
+
+import scratch.models as S
+import torch_ref.models as T
+from parity.inputs import labels, one_hot
+from parity.layer_pair import LayerPair, Sample
+from parity.pairs.losses import fd_gap_of
+from parity.registry import register
+from parity.transfer import book_links
+
+N_IN, HIDDEN, N_OUT = 12, (9, 7), 4
+
+
+def mlp_params(sizes):
+    """He-scaled weights and small random biases (zero biases would hide a bias bug)."""
+
+    def init(rng):
+        params = {}
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            params[f"W{i}"] = rng.standard_normal((a, b)) * np.sqrt(2.0 / a)
+            params[f"b{i}"] = rng.standard_normal(b) * 0.1
+        return params
+
+    return init
+
+
+def classifier_samples(shape, n_out, loss):
+    """Logits alone (random upstream over the logits) and the loss, index and one-hot labels."""
+    gap = fd_gap_of(loss)
+
+    def samples(rng):
+        x, t = rng.standard_normal((6, *shape)), labels(rng, 6, n_out)
+        return [
+            Sample.of("logits", x),
+            Sample.of("loss/index-labels", x, t, fd_gap=gap),
+            Sample.of("loss/one-hot", x, one_hot(t, n_out), fd_gap=gap),
+            Sample.of("loss/batch-of-1", rng.standard_normal((1, *shape)),
+                      labels(rng, 1, n_out), fd_gap=gap),
+        ]
+
+    return samples
+
+
+def model_pair(component, convention, scratch_net, torch_net, init, samples, **kw):
+    """A network pair; parameter links follow the book's numbering (parity.transfer.book_links)."""
+    params, state = book_links(torch_net())
+    return LayerPair(component, convention, scratch=scratch_net,
+                     torch=lambda p: torch_net(), samples=samples, init_params=init,
+                     params=params, state=state, **kw)
+
+
+def mlp_pair(component, convention, activation, hidden, loss):
+    sizes = (N_IN, *hidden, N_OUT)
+    return model_pair(
+        component, convention,
+        scratch_net=lambda p: S.MultiLayerNet(N_IN, hidden, N_OUT, activation, params=p,
+                                              loss_convention=loss),
+        torch_net=lambda: T.with_book_loss(T.MultiLayerNet(N_IN, hidden, N_OUT, activation),
+                                           loss),
+        init=mlp_params(sizes), samples=classifier_samples((N_IN,), N_OUT, loss))
+
+
+register(
+    mlp_pair("TwoLayerNet", "relu, book loss", "relu", HIDDEN[:1], "book"),
+    mlp_pair("MultiLayerNet", "relu, log_softmax loss", "relu", HIDDEN, "log_softmax"),
+    mlp_pair("MultiLayerNet", "sigmoid, book loss", "sigmoid", HIDDEN, "book"),
+    mlp_pair("MultiLayerNet", "tanh, log_softmax loss", "tanh", HIDDEN, "log_softmax"),
+)
