@@ -12,6 +12,7 @@ import time
 
 import pandas as pd
 
+from parity import book_weights
 from parity.compare import PASSING
 from parity.registry import entry_id, load_all
 from parity.runner import OUT_DIR, run_entries, summarize, to_frame, write_atomic
@@ -45,10 +46,17 @@ def main(argv=None):
     checks, skipped = run_entries(entries, args.select)
     df = to_frame(checks)
     if df.empty:
+        for line in skipped:
+            print(f"skipped: {line}")
+        if skipped:
+            return 0
         print("no checks ran" + (f" (nothing matches -k {args.select!r})" if args.select else ""))
         return 1
     out = os.path.join(args.out, "parity.csv")
     write_atomic(out, df.to_csv(index=False))
+    book = book_weights.write_csv(args.out)  # rows exist when those entries ran
+    if not book.empty:
+        print("Published weights (book_weights.csv):\n" + book.to_string(index=False) + "\n")
 
     with pd.option_context("display.max_rows", None, "display.width", 160,
                            "display.max_colwidth", 48):

@@ -1,0 +1,150 @@
+"""The book's published weights, on both sides: ``python -m parity.book_weights``.
+
+Each network's pickle (in ``$DLFS_WEIGHTS``, loaded without running code) goes
+into the scratch model and, through ``parity.transfer``, into its torch twin;
+both classify the 10,000 MNIST test images on their own.  The accuracies must
+equal the published figures exactly and the predictions must agree image for
+image.  Prints the table and writes ``reports/out/book_weights.csv``
+(network, impl, accuracy, agreement).
+"""
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import scratch.mnist
+import scratch.models as S
+import torch_ref.models as T
+from parity.compare import compare
+from parity.registry import Skipped
+from parity.runner import OUT_DIR, write_atomic
+from parity.tolerances import tolerance_for
+from parity.transfer import book_links, load_into_torch
+from scratch.weights import load_pickle
+
+ENV_VAR = "DLFS_WEIGHTS"
+
+
+@dataclass(frozen=True)
+class Published:
+    network: str
+    file: str
+    sha256: str
+    accuracy: float  # on the 10,000 test images, pixels / 255
+    scratch: object  # params -> scratch network
+    torch: object  # () -> twin nn.Module
+    flatten: bool = True
+
+
+PUBLISHED = [
+    Published("ch03 MLP (sigmoid)", "sample_weight.pkl",
+              "b7f55a27988ba34c3777b0f1bbd464817c8a4db855723e6ff26f703501917a13", 0.9352,
+              scratch=S.SampleNet,
+              torch=lambda: T.MultiLayerNet(784, (50, 100), 10, "sigmoid")),
+]
+
+_results = {}  # network -> table rows of its last run, for the CSV
+
+
+def weights_dir(folder=None):
+    folder = folder or os.environ.get(ENV_VAR)
+    if not folder:
+        raise Skipped(f"{ENV_VAR} is not set: point it at the folder with the book's *.pkl")
+    return Path(folder)
+
+
+def predict_in_batches(predict, x, batch=1000):
+    return np.concatenate([predict(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def evaluate(spec, folder=None, mnist_root=None):
+    """Logits of both sides on the test set: (scratch, torch, labels, dtype)."""
+    path = weights_dir(folder) / spec.file
+    if not path.is_file():
+        raise Skipped(f"{path} not found (set {ENV_VAR})")
+    try:
+        (_, _), (x, t) = scratch.mnist.load_mnist(mnist_root, flatten=spec.flatten)
+    except scratch.mnist.MnistNotFoundError as err:
+        raise Skipped(str(err).splitlines()[0]) from None
+    params = load_pickle(path, expected_sha256=spec.sha256)
+    dtype = next(iter(params.values())).dtype
+    x = x.astype(dtype)
+    net = spec.scratch(params)
+    twin = spec.torch().to(torch.from_numpy(np.zeros(0, dtype)).dtype).eval()
+    load_into_torch(twin, params, book_links(twin)[0])
+    ours = predict_in_batches(lambda b: net.predict(b, train_flg=False), x)
+    with torch.no_grad():
+        theirs = predict_in_batches(lambda b: twin(torch.from_numpy(b)).numpy(), x)
+    return ours, theirs, t, str(dtype)
+
+
+@dataclass(frozen=True)
+class BookWeights:
+    spec: Published
+    convention: str = "published weights"
+    dtypes: tuple = ("published",)
+
+    @property
+    def component(self):
+        return f"book weights: {self.spec.network}"
+
+    def run(self, dtype):
+        ours, theirs, t, wdtype = evaluate(self.spec)
+        pred_s, pred_t = ours.argmax(1), theirs.argmax(1)
+        acc = {"scratch": float(np.mean(pred_s == t)), "torch": float(np.mean(pred_t == t))}
+        agreement = float(np.mean(pred_s == pred_t))
+        _results[self.spec.network] = [
+            {"network": self.spec.network, "impl": impl, "accuracy": a, "agreement": agreement,
+             "published": self.spec.accuracy} for impl, a in acc.items()]
+        label = dict(component=self.component, convention=self.convention, dtype=wdtype,
+                     sample="MNIST test (10,000)")
+        exact = tolerance_for("exact")
+        checks = [compare(np.array(a), np.array(self.spec.accuracy), exact, oracle="published",
+                          quantity=f"accuracy ({impl})", **label) for impl, a in acc.items()]
+        checks.append(compare(pred_s, pred_t, exact, quantity="predictions", **label))
+        checks.append(compare(ours, theirs, tolerance_for(wdtype), quantity="logits", **label))
+        return checks
+
+
+def results_frame():
+    rows = [r for network in _results.values() for r in network]
+    return pd.DataFrame(rows, columns=["network", "impl", "accuracy", "agreement", "published"])
+
+
+def write_csv(out_dir=OUT_DIR):
+    df = results_frame()
+    if not df.empty:
+        write_atomic(Path(out_dir) / "book_weights.csv", df.to_csv(index=False))
+    return df
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m parity.book_weights",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--dlfs-weights", help=f"folder with the book's *.pkl (sets ${ENV_VAR})")
+    p.add_argument("--mnist-root", help="folder containing MNIST/raw/ (sets $MNIST_ROOT)")
+    p.add_argument("--out", default=str(OUT_DIR))
+    args = p.parse_args(argv)
+    if args.dlfs_weights:
+        os.environ[ENV_VAR] = args.dlfs_weights
+    if args.mnist_root:
+        os.environ["MNIST_ROOT"] = args.mnist_root
+    failed = 0
+    for spec in PUBLISHED:
+        try:
+            failed += sum(not c.passed for c in BookWeights(spec).run("published"))
+        except Skipped as why:
+            print(f"skipped {spec.network}: {why}")
+    df = write_csv(args.out)
+    print(df.to_string(index=False) if not df.empty else "nothing evaluated")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""The book's published weights: accuracies and predictions on both sides (needs
+$DLFS_WEIGHTS and $MNIST_ROOT; skipped, with that reason, otherwise)."""
+
+from parity.book_weights import PUBLISHED, BookWeights
+from parity.registry import register
+
+register(*(BookWeights(spec) for spec in PUBLISHED))

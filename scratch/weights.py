@@ -1,0 +1,52 @@
+"""Saving and loading parameter dicts -- without running code from a file.
+
+The book ships its trained weights as pickles (``pickle.load`` can execute any
+code a file asks for).  ``load_pickle`` admits only what a dict of NumPy arrays
+needs; ``save_npz``/``load_npz`` are the safe format for our own files.
+"""
+
+import hashlib
+import pickle
+
+import numpy as np
+
+# The only globals a pickled dict of arrays refers to (NumPy 1.x and 2.x spellings).
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+class _ArraysOnly(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _ALLOWED:
+            return _ALLOWED[(module, name)]
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only NumPy arrays "
+                                     f"and plain containers are allowed")
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def load_pickle(path, expected_sha256=None):
+    """A dict of arrays from a pickle, refusing anything else; optionally verify its digest."""
+    if expected_sha256 and sha256(path) != expected_sha256:
+        raise ValueError(f"{path}: sha256 does not match the published digest")
+    with open(path, "rb") as f:
+        params = _ArraysOnly(f).load()
+    if not (isinstance(params, dict) and all(isinstance(v, np.ndarray) for v in params.values())):
+        raise TypeError(f"{path}: expected a dict of arrays, got {type(params).__name__}")
+    return params
+
+
+def save_npz(params, path):
+    np.savez(path, **params)
+
+
+def load_npz(path):
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
