@@ -13,7 +13,7 @@ import time
 import pandas as pd
 
 from parity import book_weights
-from parity.compare import PASSING
+from parity.compare import KNOWN_DEFECT, PASSING
 from parity.registry import entry_id, load_all
 from parity.runner import OUT_DIR, run_entries, summarize, to_frame, write_atomic
 
@@ -74,6 +74,11 @@ def main(argv=None):
         for (component, convention, oracle, note), quantities in sorted(gaps.items()):
             print(f"  {component} [{convention}] {', '.join(sorted(quantities))} "
                   f"vs {oracle}: {note}")
+    defects = [c for c in checks if c.verdict == KNOWN_DEFECT]
+    if defects:
+        print("\nKnown defects in published code (kept as written; must keep failing):")
+        for c in defects:
+            print(f"  {c.component} [{c.convention}] {c.quantity}: {c.note}")
     for line in skipped:
         print(f"skipped: {line}")
     shown = checks if args.verbose else failures

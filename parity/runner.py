@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from parity.compare import CSV_COLUMNS
+from parity.compare import CSV_COLUMNS, KNOWN_DEFECT
 from parity.registry import Skipped, entry_id, load_all
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "reports" / "out"
@@ -44,7 +44,9 @@ def summarize(df):
     summary = g.agg(checks=("passed", "size"), failed=("passed", lambda p: int((~p).sum())),
                     expected_gaps=("verdict", lambda v: int((v == "expected gap").sum())),
                     worst_rel_err=("max_rel_err", "max"))
-    summary["verdict"] = ["PASS" if f == 0 else "FAIL" for f in summary["failed"]]
+    defects = g["verdict"].agg(lambda v: bool((v == KNOWN_DEFECT).any())).to_numpy()
+    summary["verdict"] = ["FAIL" if f else KNOWN_DEFECT if d else "PASS"
+                          for f, d in zip(summary["failed"], defects)]
     return summary.reset_index()
 
 
