@@ -1,0 +1,118 @@
+"""Convolution, max pooling, average pooling vs nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d.
+
+One entry per layer setting (kernel, stride, padding, bias); the convention
+column names the setting.  AvgPooling's two real conventions (count_include_pad)
+get an entry each and a probe that they differ.  Samples are small: the float64
+finite-difference oracle costs two forwards per input and weight element.
+"""
+
+import numpy as np
+
+import scratch.conv as S
+import torch_ref.conv as T
+from parity.inputs import with_values
+from parity.layer_pair import LayerPair, Sample
+from parity.probes import ConventionGap
+from parity.registry import register
+from parity.transfer import Link
+
+
+def setting(kernel, stride, pad, *extra):
+    """'3x3, stride 2, pad 1' -- pairs print as (h,w)."""
+    def text(v):
+        h, w = (v, v) if np.ndim(v) == 0 else v
+        return str(h) if h == w else f"({h},{w})"
+    return ", ".join([f"{kernel[0]}x{kernel[1]}", f"stride {text(stride)}", f"pad {text(pad)}",
+                      *extra])
+
+
+def image_samples(shape, pooling=False):
+    """rng -> samples for images of ``shape`` = (N, C, H, W).
+
+    Every layer: a random batch, a batch of one, a few large entries.  Pooling
+    adds windows full of ties (all pixels equal; small integers) and an all-negative
+    image, where zero padding would win a max that -inf padding never wins.
+    """
+    def samples(rng):
+        x = rng.standard_normal(shape)
+        found = [
+            Sample.of(f"x{shape}".replace(" ", ""), x),
+            Sample.of("batch-of-1", rng.standard_normal((1,) + shape[1:])),
+            Sample.of("large", with_values(rng.standard_normal(shape), [1e3, -1e3, 1e-8], rng)),
+        ]
+        if pooling:
+            found += [
+                Sample.of("all-negative", -1 - rng.random(shape)),
+                Sample.of("windows-all-equal", np.full(shape, 0.5), smooth=False),
+                Sample.of("integer-ties", rng.integers(-1, 2, shape).astype(float), smooth=False),
+            ]
+        return found
+    return samples
+
+
+def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8)):
+    """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``."""
+    def init_params(rng):
+        params = {"W": rng.standard_normal((FN, C, FH, FW)) / np.sqrt(C * FH * FW)}
+        return params | ({"b": rng.standard_normal(FN)} if bias else {})
+
+    return LayerPair(
+        "Convolution", setting((FH, FW), stride, pad, *([] if bias else ["no bias"])),
+        scratch=lambda p: S.Convolution(p["W"], p.get("b"), stride, pad),
+        torch=lambda p: T.Convolution(FN, C, FH, FW, stride, pad, bias),
+        samples=samples or image_samples((2, C) + image), init_params=init_params,
+        params=(Link("W", "weight"),) + ((Link("b", "bias"),) if bias else ()),
+        doc="nn.Conv2d: same weight layout, no kernel flip")
+
+
+def max_pooling(kernel, stride=None, pad=0, samples=None, image=(2, 3, 6, 6)):
+    return LayerPair(
+        "Pooling", setting(kernel, stride or kernel, pad),
+        scratch=lambda p: S.Pooling(*kernel, stride, pad),
+        torch=lambda p: T.Pooling(*kernel, stride, pad),
+        samples=samples or image_samples(image, pooling=True),
+        doc="nn.MaxPool2d: -inf padding, gradient to the first maximum of a window")
+
+
+def avg_pooling(kernel, stride=None, pad=0, count_include_pad=True, samples=None,
+                image=(2, 3, 6, 6)):
+    extra = [] if count_include_pad else ["count_include_pad=False"]
+    return LayerPair(
+        "AvgPooling", setting(kernel, stride or kernel, pad, *extra),
+        scratch=lambda p: S.AvgPooling(*kernel, stride, pad, count_include_pad),
+        torch=lambda p: T.AvgPooling(*kernel, stride, pad, count_include_pad),
+        samples=samples or image_samples(image, pooling=True),
+        doc="nn.AvgPool2d; count_include_pad=True (torch's default) divides by the window area")
+
+
+register(
+    # SimpleConvNet's first layer (C = 1, 5x5), on small images
+    convolution(3, 1, 5, 5),
+    convolution(4, 3, 3, 3, pad=1, image=(5, 5)),
+    # non-square kernel, stride 2, bias off
+    convolution(3, 2, 2, 3, stride=2, pad=1, bias=False, image=(6, 7)),
+    # non-square stride and pad; rows 6 and 7 fall outside every window (their dx is 0)
+    convolution(2, 2, 3, 2, stride=(3, 1), pad=(0, 1), image=(8, 5)),
+
+    max_pooling((2, 2)),  # SimpleConvNet's pooling
+    max_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),  # overlapping windows
+    max_pooling((2, 3), stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6)),
+
+    avg_pooling((2, 2)),
+    avg_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),
+    avg_pooling((3, 3), stride=2, pad=1, count_include_pad=False, image=(2, 2, 7, 7)),
+    avg_pooling((2, 3), stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6)),
+)
+
+
+def padded_avg_sample(rng):
+    return Sample.of("x(2,2,7,7)", rng.standard_normal((2, 2, 7, 7)))
+
+
+register(
+    ConventionGap("AvgPooling", setting((3, 3), 2, 1),
+                  setting((3, 3), 2, 1, "count_include_pad=False"), padded_avg_sample,
+                  ("out", "dx"),
+                  why="count_include_pad=True divides border windows by 9 although only 4 "
+                      "or 6 of their pixels are real; False divides by the real count"),
+)
