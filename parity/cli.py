@@ -15,7 +15,14 @@ import pandas as pd
 from parity import book_weights
 from parity.compare import KNOWN_DEFECT, PASSING
 from parity.registry import entry_id, load_all
-from parity.runner import OUT_DIR, run_entries, summarize, to_frame, write_atomic
+from parity.runner import (
+    OUT_DIR,
+    run_entries,
+    single_threaded,
+    summarize,
+    to_frame,
+    write_atomic,
+)
 
 
 def parse_args(argv=None):
@@ -43,7 +50,8 @@ def main(argv=None):
         return 0
 
     started = time.perf_counter()
-    checks, skipped = run_entries(entries, args.select)
+    with single_threaded():
+        checks, skipped = run_entries(entries, args.select)
     df = to_frame(checks)
     if df.empty:
         for line in skipped:

@@ -1,10 +1,13 @@
 """Run registry entries and collect their checks as a table (one row per check)."""
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
 
 from parity.compare import CSV_COLUMNS, KNOWN_DEFECT
 from parity.registry import Skipped, entry_id, load_all
@@ -30,6 +33,19 @@ def run_entries(entries=None, select=None):
             except Skipped as why:
                 skipped.append(f"{eid}: {why}")
     return checks, skipped
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """One BLAS and one torch thread while parity runs: its arrays are tiny, and on a
+    shared 2-core machine extra threads only spin (measured: 3-14x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def to_frame(checks):

@@ -28,6 +28,8 @@ TOLERANCES = {
 }
 
 FD_STEP = 1e-5  # truncation ~h^2 = 1e-10, rounding ~1e-16 / h = 1e-11 (relative)
+FD_NOISE = 10  # finite-diff atol = FD_NOISE * eps * max(|f|, 1) / FD_STEP (rounding floor)
+FD_MAX_ELEMENTS = 32  # larger arrays are spot-checked at this many random elements
 
 
 def tolerance_for(key):

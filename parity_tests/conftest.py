@@ -2,6 +2,13 @@ import pytest
 
 from parity.compare import PASSING
 from parity.registry import Skipped
+from parity.runner import single_threaded
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_threaded():
+    with single_threaded():
+        yield
 
 
 def assert_entry_passes(entry, dtype):

@@ -8,6 +8,7 @@ come in.  Parameter names follow the book: W1, b1, ... numbered across layers.
 import numpy as np
 
 import scratch.layers as L
+from scratch.conv import AvgPooling, Convolution, Pooling
 from scratch.network import Network
 
 ACTIVATIONS = {"relu": L.Relu, "sigmoid": L.Sigmoid, "tanh": L.Tanh}
@@ -83,3 +84,124 @@ class SampleNet(MultiLayerNet):
 
     def __init__(self, params):
         super().__init__(activation="sigmoid", params=params)
+
+
+# ---- convolutional networks (book ch07, ch08) and LeNet-5 ----
+
+def conv_output(size, kernel, stride=1, pad=0):
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def dense_params(sizes, weight_init_std, rng, first):
+    """``affine_params`` numbered from ``first`` (after the conv layers' W1, W2, ...)."""
+    dense = affine_params(sizes, weight_init_std, rng)
+    return {f"{k[0]}{int(k[1:]) + first - 1}": v for k, v in dense.items()}
+
+
+class SimpleConvNet(Network):
+    """ch07: conv - ReLU - max-pool 2x2 - affine - ReLU - affine - softmax.
+
+    The book sizes the first affine as ``filter_num * (conv_out / 2)**2``, which is
+    wrong when the conv output is odd; here the pooled size is computed exactly.
+    """
+
+    def __init__(self, input_dim=(1, 28, 28), filter_num=30, filter_size=5, pad=0, stride=1,
+                 hidden_size=100, output_size=10, weight_init_std=0.01, params=None, rng=None,
+                 loss_convention="book"):
+        C, H, W = input_dim
+        conv_h = conv_output(H, filter_size, stride, pad)
+        conv_w = conv_output(W, filter_size, stride, pad)
+        pooled = filter_num * conv_output(conv_h, 2, 2) * conv_output(conv_w, 2, 2)
+        if params is None:
+            rng = rng or np.random.default_rng()
+            shape = (filter_num, C, filter_size, filter_size)
+            params = {"W1": weight_init_std * rng.standard_normal(shape),
+                      "b1": np.zeros(filter_num),
+                      **dense_params([pooled, hidden_size, output_size], weight_init_std, rng, 2)}
+        super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        self.add("Conv1", Convolution(params["W1"], params["b1"], stride, pad), "1")
+        self.add("Relu1", L.Relu())
+        self.add("Pool1", Pooling(2, 2, stride=2))
+        self.add("Affine1", L.Affine(params["W2"], params["b2"]), "2")
+        self.add("Relu2", L.Relu())
+        self.add("Affine2", L.Affine(params["W3"], params["b3"]), "3")
+
+
+class LeNet5(Network):
+    """LeNet-5 (LeCun et al. 1998) on 28x28 MNIST: the first conv pads by 2 (as if 32x32).
+
+    C1 conv 6@5x5 - act - S2 avg-pool 2x2 - C3 conv 16@5x5 - act - S4 avg-pool 2x2 -
+    F5 affine 400->120 - act - F6 affine 120->84 - act - output affine 84->10.
+    (C5's 5x5 convolution over a 5x5 map is exactly an affine layer.)
+    """
+
+    def __init__(self, activation="tanh", params=None, rng=None, loss_convention="book",
+                 input_dim=(1, 28, 28)):
+        C, H, _ = input_dim
+        s4 = conv_output(conv_output(conv_output(conv_output(H, 5, pad=2), 2, 2), 5), 2, 2)
+        if params is None:
+            rng = rng or np.random.default_rng()
+            params = {}
+            for i, shape in enumerate([(6, C, 5, 5), (16, 6, 5, 5)], start=1):
+                fan_in = int(np.prod(shape[1:]))
+                params[f"W{i}"] = rng.standard_normal(shape) * np.sqrt(1.0 / fan_in)
+                params[f"b{i}"] = np.zeros(shape[0])
+            params |= dense_params([16 * s4 * s4, 120, 84, 10], "xavier", rng, 3)
+        super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        act = ACTIVATIONS[activation]
+        self.add("C1", Convolution(params["W1"], params["b1"], pad=2), "1")
+        self.add("Act1", act())
+        self.add("S2", AvgPooling(2, 2, stride=2))
+        self.add("C3", Convolution(params["W2"], params["b2"]), "2")
+        self.add("Act2", act())
+        self.add("S4", AvgPooling(2, 2, stride=2))
+        for i, name in ((3, "F5"), (4, "F6")):
+            self.add(name, L.Affine(params[f"W{i}"], params[f"b{i}"]), str(i))
+            self.add(f"Act{i}", act())
+        self.add("Output", L.Affine(params["W5"], params["b5"]), "5")
+
+
+DEEP_CONVS = [(16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)]  # (filters, pad), 3x3
+
+
+class DeepConvNet(Network):
+    """ch08: six 3x3 convs with ReLU, max-pool after convs 2, 4, 6; affine - ReLU -
+    dropout - affine - dropout; He initialisation.  Its dropouts follow
+    ``dropout_convention`` ("book": test output multiplied by 1 - ratio)."""
+
+    def __init__(self, input_dim=(1, 28, 28), hidden_size=50, output_size=10, params=None,
+                 rng=None, dropout_ratio=0.5, dropout_convention="book", loss_convention="book"):
+        C, H, W = input_dim
+        if params is None:
+            rng = rng or np.random.default_rng()
+            params, c_in, h = {}, C, H
+            for i, (filters, pad) in enumerate(DEEP_CONVS, start=1):
+                params[f"W{i}"] = np.sqrt(2.0 / (c_in * 9)) * rng.standard_normal(
+                    (filters, c_in, 3, 3))
+                params[f"b{i}"] = np.zeros(filters)
+                h = conv_output(h, 3, 1, pad)
+                if i % 2 == 0:
+                    h = conv_output(h, 2, 2)
+                c_in = filters
+            params |= dense_params([c_in * h * h, hidden_size, output_size], "he", rng, 7)
+        super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        for i, (_, pad) in enumerate(DEEP_CONVS, start=1):
+            self.add(f"Conv{i}", Convolution(params[f"W{i}"], params[f"b{i}"], pad=pad), str(i))
+            self.add(f"Relu{i}", L.Relu())
+            if i % 2 == 0:
+                self.add(f"Pool{i // 2}", Pooling(2, 2, stride=2))
+        self.add("Affine1", L.Affine(params["W7"], params["b7"]), "7")
+        self.add("Relu7", L.Relu())
+        self.add("Dropout1", L.Dropout(dropout_ratio, convention=dropout_convention))
+        self.add("Affine2", L.Affine(params["W8"], params["b8"]), "8")
+        self.add("Dropout2", L.Dropout(dropout_ratio, convention=dropout_convention))
+
+
+class SimpleCNN(Network):
+    """The study notes' model, corrected: conv 32@3x3 pad 1 - ReLU - flatten - affine -> 10."""
+
+    def __init__(self, params, image_size=28, loss_convention="book"):
+        super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        self.add("Conv1", Convolution(params["W1"], params["b1"], pad=1), "1")
+        self.add("Relu1", L.Relu())
+        self.add("Affine1", L.Affine(params["W2"], params["b2"]), "2")

@@ -7,7 +7,9 @@ full-size networks are exercised by the published-weights and training checks.
 import numpy as np
 
 import scratch.models as S
+import torch_ref.layers as TL
 import torch_ref.models as T
+import torch_ref.notes as TN
 from parity.inputs import labels, one_hot
 from parity.layer_pair import LayerPair, Sample
 from parity.pairs.losses import fd_gap_of
@@ -71,4 +73,46 @@ register(
     mlp_pair("MultiLayerNet", "relu, log_softmax loss", "relu", HIDDEN, "log_softmax"),
     mlp_pair("MultiLayerNet", "sigmoid, book loss", "sigmoid", HIDDEN, "book"),
     mlp_pair("MultiLayerNet", "tanh, log_softmax loss", "tanh", HIDDEN, "log_softmax"),
+)
+
+
+def conv_params(shapes, rng_scale=1.0):
+    """He-scaled conv kernels / affine weights for ``shapes`` (book order W1, W2, ...)."""
+
+    def init(rng):
+        params = {}
+        for i, shape in enumerate(shapes, start=1):
+            fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
+            params[f"W{i}"] = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in) * rng_scale
+            params[f"b{i}"] = rng.standard_normal(shape[0] if len(shape) == 4 else shape[1]) * 0.1
+        return params
+
+    return init
+
+
+IMAGE = (1, 8, 8)
+SMALL_CONV = dict(input_dim=IMAGE, filter_num=3, filter_size=3, hidden_size=5, output_size=N_OUT)
+LENET_IMAGE = (1, 12, 12)
+
+register(
+    model_pair("SimpleConvNet", "small, log_softmax loss",
+               scratch_net=lambda p: S.SimpleConvNet(**SMALL_CONV, params=p,
+                                                     loss_convention="log_softmax"),
+               torch_net=lambda: T.with_book_loss(T.SimpleConvNet(**SMALL_CONV), "log_softmax"),
+               init=conv_params([(3, 1, 3, 3), (27, 5), (5, N_OUT)]),
+               samples=classifier_samples(IMAGE, N_OUT, "log_softmax")),
+    *(model_pair("LeNet5", f"{act}, 12x12 input",
+                 scratch_net=lambda p, a=act: S.LeNet5(a, params=p, input_dim=LENET_IMAGE,
+                                                       loss_convention="log_softmax"),
+                 torch_net=lambda a=act: T.with_book_loss(T.LeNet5(a, LENET_IMAGE),
+                                                          "log_softmax"),
+                 init=conv_params([(6, 1, 5, 5), (16, 6, 5, 5), (16, 120), (120, 84), (84, 10)]),
+                 samples=classifier_samples(LENET_IMAGE, 10, "log_softmax"))
+      for act in ("tanh", "sigmoid")),
+    model_pair("study notes: SimpleCNN", "corrected (self.fc), 4x4 input",
+               scratch_net=lambda p: S.SimpleCNN(p, image_size=4, loss_convention="log_softmax"),
+               torch_net=lambda: T.WithLoss(TN.SimpleCNNFixed(image_size=4),
+                                            TL.SoftmaxWithLoss("log_softmax")),
+               init=conv_params([(32, 1, 3, 3), (32 * 16, 10)]),
+               samples=classifier_samples((1, 4, 4), 10, "log_softmax")),
 )
