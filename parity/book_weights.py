@@ -47,6 +47,9 @@ PUBLISHED = [
               "b7f55a27988ba34c3777b0f1bbd464817c8a4db855723e6ff26f703501917a13", 0.9352,
               scratch=S.SampleNet,
               torch=lambda: T.MultiLayerNet(784, (50, 100), 10, "sigmoid")),
+    Published("SimpleConvNet", "simple_convnet_params.pkl",
+              "a5da99cffddafcfe5e686e79dc0ec3a7cc993b58e64f483b50960511e5e85344", 0.9600,
+              scratch=lambda p: S.SimpleConvNet(params=p), torch=T.SimpleConvNet, flatten=False),
 ]
 
 _results = {}  # network -> table rows of its last run, for the CSV
