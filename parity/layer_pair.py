@@ -23,7 +23,7 @@ import torch
 from parity.compare import Check, compare
 from parity.gradcheck import central_difference
 from parity.inputs import DTYPES, TORCH_DTYPE, cast, source
-from parity.tolerances import tolerance_for
+from parity.tolerances import FD_STEP, tolerance_for
 from parity.transfer import load_into_torch, read_from_torch, to_numpy
 
 
@@ -40,10 +40,16 @@ class Sample:
     name: str
     calls: tuple
     smooth: bool = True  # False: inputs sit on a kink, where finite differences don't apply
+    # Typical size of the inputs' variation: finite differences step FD_STEP * input_scale
+    # on the inputs, so the step stays small (truncation) but not tiny (rounding) for them.
+    input_scale: float = 1.0
+    # The dtypes this sample is compared in.  Leave one out only with a measured reason
+    # (e.g. float32 rounding of a 1e3-sized gradient exceeds assert_close's atol 1e-5).
+    dtypes: tuple = DTYPES
 
     @classmethod
-    def of(cls, name, *inputs, train=None, smooth=True):
-        return cls(name, (Call(tuple(inputs), train),), smooth)
+    def of(cls, name, *inputs, train=None, smooth=True, input_scale=1.0, dtypes=DTYPES):
+        return cls(name, (Call(tuple(inputs), train),), smooth, input_scale, dtypes)
 
 
 def _no_params(rng):
@@ -126,6 +132,8 @@ class LayerPair:
     def run(self, dtype):
         checks = []
         for sample in self.sample_list():
+            if dtype not in sample.dtypes:
+                continue
             checks += self.compare_sides(sample, dtype)
             if dtype == "float64" and self.backward and sample.smooth and len(sample.calls) == 1:
                 checks += self.finite_difference_checks(sample)
@@ -151,23 +159,28 @@ class LayerPair:
     def finite_difference_checks(self, sample):
         """Scratch backward vs central differences of sum(forward(...) * dout), float64."""
         rng = source(self.component, self.convention, sample.name)
-        layer = self.scratch(self._params(rng, "float64"))
-        analytic = self.scratch_results(sample, "float64", layer=layer)
+        params = self._params(rng, "float64")
+        analytic = self.scratch_results(sample, "float64", layer=self.scratch(params))
         call = sample.calls[0]
         inputs = [cast(x, "float64") for x in call.inputs]
         mode = {} if call.train is None else {"train_flg": call.train}
         dout = analytic["dout after"]
 
         def objective():
+            # A fresh layer per evaluation: every forward starts from the state the
+            # analytic one did (running statistics, the first injected dropout mask).
+            # It holds the same ``params`` arrays, which are perturbed in place.
+            layer = self.scratch(params)
             return float(np.sum(np.asarray(layer.forward(*inputs, **mode)) * dout))
 
-        targets = {"dx": inputs[self.grad_inputs[0]]} if self.grad_inputs else {}
-        targets |= {f"d{l.scratch}": layer.params[l.scratch] for l in self.params}
+        x_step = FD_STEP * sample.input_scale
+        targets = {"dx": (inputs[self.grad_inputs[0]], x_step)} if self.grad_inputs else {}
+        targets |= {f"d{l.scratch}": (params[l.scratch], FD_STEP) for l in self.params}
         tol = tolerance_for("finite-diff")
-        return [compare(analytic[q], central_difference(objective, array), tol, quantity=q,
-                        expected_gap=self.fd_gaps.get(q, ""),
+        return [compare(analytic[q], central_difference(objective, array, step), tol,
+                        quantity=q, expected_gap=self.fd_gaps.get(q, ""),
                         **self._label("float64", sample, "finite-diff"))
-                for q, array in targets.items()]
+                for q, (array, step) in targets.items()]
 
 
 def crashed(err, side, tol, **label):
