@@ -160,7 +160,13 @@ class LayerPair:
         """Scratch backward vs central differences of sum(forward(...) * dout), float64."""
         rng = source(self.component, self.convention, sample.name)
         params = self._params(rng, "float64")
-        analytic = self.scratch_results(sample, "float64", layer=self.scratch(params))
+        layer = self.scratch(params)
+        for l in self.params:
+            if not np.shares_memory(layer.params[l.scratch], params[l.scratch]):
+                raise ValueError(f"{self.component}: the scratch builder must hand params "
+                                 f"[{l.scratch!r}] to the layer uncopied (finite differences "
+                                 "perturb it in place)")
+        analytic = self.scratch_results(sample, "float64", layer=layer)
         call = sample.calls[0]
         inputs = [cast(x, "float64") for x in call.inputs]
         mode = {} if call.train is None else {"train_flg": call.train}

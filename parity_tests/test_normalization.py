@@ -202,3 +202,11 @@ def test_flatten_backward_shape_is_checked():
     bad = failures(find("Flatten", "default"), scratch=lambda p: FlattenBackwardFlat())
     assert bad and all(c.quantity == "dx" for c in bad)
     assert any("shape" in c.message() for c in bad)
+
+
+def test_finite_differences_refuse_a_builder_that_copies_params():
+    pair = find(BN2, "book")
+    copying = dataclasses.replace(
+        pair, scratch=lambda p: S.BatchNormalization(p["gamma"].copy(), p["beta"]))
+    with pytest.raises(ValueError, match="uncopied"):
+        copying.finite_difference_checks(sample_named(pair, "train"))
