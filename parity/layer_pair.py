@@ -42,10 +42,17 @@ class Sample:
     calls: tuple
     smooth: bool = True  # False: inputs sit on a kink, where finite differences don't apply
     fd_gap: str = ""  # why this sample's backward is *not* the derivative of its forward
+    # Typical size of the inputs' variation: finite differences step FD_STEP * input_scale
+    # on the inputs, so the step stays small (truncation) but not tiny (rounding) for them.
+    input_scale: float = 1.0
+    # The dtypes this sample is compared in.  Leave one out only with a measured reason
+    # (e.g. float32 rounding of a 1e3-sized gradient exceeds assert_close's atol 1e-5).
+    dtypes: tuple = DTYPES
 
     @classmethod
-    def of(cls, name, *inputs, train=None, smooth=True, fd_gap=""):
-        return cls(name, (Call(tuple(inputs), train),), smooth, fd_gap)
+    def of(cls, name, *inputs, train=None, smooth=True, fd_gap="", input_scale=1.0,
+           dtypes=DTYPES):
+        return cls(name, (Call(tuple(inputs), train),), smooth, fd_gap, input_scale, dtypes)
 
 
 def _no_params(rng):
@@ -129,6 +136,8 @@ class LayerPair:
     def run(self, dtype):
         checks = []
         for sample in self.sample_list():
+            if dtype not in sample.dtypes:
+                continue
             checks += self.compare_sides(sample, dtype)
             if dtype == "float64" and self.backward and sample.smooth and len(sample.calls) == 1:
                 checks += self.finite_difference_checks(sample)
@@ -154,7 +163,13 @@ class LayerPair:
     def finite_difference_checks(self, sample):
         """Scratch backward vs central differences of sum(forward(...) * dout), float64."""
         rng = source(self.component, self.convention, sample.name)
-        layer = self.scratch(self._params(rng, "float64"))
+        params = self._params(rng, "float64")
+        layer = self.scratch(params)
+        for l in self.params:
+            if not np.shares_memory(layer.params[l.scratch], params[l.scratch]):
+                raise ValueError(f"{self.component}: the scratch builder must hand params "
+                                 f"[{l.scratch!r}] to the layer uncopied (finite differences "
+                                 "perturb it in place)")
         analytic = self.scratch_results(sample, "float64", layer=layer)
         call = sample.calls[0]
         inputs = [cast(x, "float64") for x in call.inputs]
@@ -162,19 +177,25 @@ class LayerPair:
         dout = analytic["dout after"]
 
         def objective():
+            # A fresh layer per evaluation: every forward starts from the state the
+            # analytic one did (running statistics, the first injected dropout mask).
+            # It holds the same ``params`` arrays, which are perturbed in place.
+            layer = self.scratch(params)
             return float(np.sum(np.asarray(layer.forward(*inputs, **mode)) * dout))
 
-        targets = {"dx": inputs[self.grad_inputs[0]]} if self.grad_inputs else {}
-        targets |= {f"d{l.scratch}": layer.params[l.scratch] for l in self.params}
-        # Central differences carry rounding noise ~eps*|f|/h whatever the gradient's size;
-        # below that floor (vanishing gradients) they cannot tell anything apart.
-        noise = FD_NOISE * np.finfo(np.float64).eps * max(abs(objective()), 1.0) / FD_STEP
-        tol = dataclasses.replace(tolerance_for("finite-diff"), atol=noise)
+        x_step = FD_STEP * sample.input_scale
+        targets = {"dx": (inputs[self.grad_inputs[0]], x_step)} if self.grad_inputs else {}
+        targets |= {f"d{l.scratch}": (params[l.scratch], FD_STEP) for l in self.params}
+        f0 = abs(objective())
         label = self._label("float64", sample, "finite-diff")
         checks = []
-        for q, array in targets.items():
+        for q, (array, step) in targets.items():
+            # Central differences carry rounding noise ~eps*|f|/h whatever the gradient's
+            # size; below that floor (vanishing gradients) they cannot tell anything apart.
+            noise = FD_NOISE * np.finfo(np.float64).eps * max(f0, 1.0) / step
+            tol = dataclasses.replace(tolerance_for("finite-diff"), atol=noise)
             where = spot_indices(array.size, source(self.component, sample.name, "fd", q))
-            numeric = central_difference(objective, array, indices=where).reshape(-1)
+            numeric = central_difference(objective, array, step, indices=where).reshape(-1)
             gap = sample.fd_gap or self.fd_gaps.get(q, "")
             checks.append(compare(analytic[q].reshape(-1)[where], numeric, tol, quantity=q,
                                   expected_gap=gap, **label))

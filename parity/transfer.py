@@ -28,7 +28,8 @@ class Link:
         return np.ascontiguousarray(LAYOUTS[self.layout][0](array))
 
     def from_torch(self, tensor):
-        return np.ascontiguousarray(LAYOUTS[self.layout][1](to_numpy(tensor)))
+        # a copy: torch updates buffers in place, a view would change after later calls
+        return np.array(LAYOUTS[self.layout][1](to_numpy(tensor)), order="C", copy=True)
 
 
 def to_numpy(tensor):

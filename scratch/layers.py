@@ -165,3 +165,149 @@ class MeanSquaredError(Layer):
         if self.convention == "book":
             return self.diff * dout
         return self.diff * (2 * dout / self.diff.dtype.type(self.diff.size))
+
+
+# --- normalisation, regularisation, reshaping ---
+
+BATCH_NORM_CONVENTIONS = ("book", "torch")
+
+
+class BatchNormalization(Layer):
+    """out = gamma * (x - mean) / sqrt(var + eps) + beta, statistics over the batch.
+
+    Training normalises with the batch's mean and (biased) variance and updates
+    running = momentum * running + (1 - momentum) * batch; evaluation
+    (``train_flg=False``) normalises with the running statistics.  Two conventions:
+
+    - ``"book"``: statistics per activation -- 4-D input is flattened to
+      (N, C*H*W) -- and the running variance is the *biased* batch variance,
+      starting at 0.  The book writes eps as ``10e-7`` (= 1e-6).
+    - ``"torch"``: as ``nn.BatchNorm1d/2d``: 4-D input is normalised per channel
+      (over N, H, W), the running variance is the *unbiased* batch variance,
+      starting at 1.  (Pass eps=1e-5 for torch's default eps.)
+
+    ``momentum`` keeps the book's meaning (weight of the old value); torch's
+    ``momentum`` is 1 - this.  One departure from the book: backward after an
+    evaluation forward is the gradient of that forward (the book reuses the last
+    training batch's statistics).
+    """
+
+    def __init__(self, gamma, beta, momentum=0.9, eps=1e-6, convention="book",
+                 running_mean=None, running_var=None):
+        super().__init__()
+        if convention not in BATCH_NORM_CONVENTIONS:
+            raise ValueError(f"convention must be one of {BATCH_NORM_CONVENTIONS}")
+        self.params = {"gamma": gamma, "beta": beta}
+        self.momentum, self.eps, self.convention = momentum, eps, convention
+        self.running_mean, self.running_var = running_mean, running_var
+
+    def _as_features(self, x):
+        """Book: (N, C*H*W), one feature per activation.  Torch: unchanged, one per channel."""
+        return x.reshape(x.shape[0], -1) if self.convention == "book" else x
+
+    def forward(self, x, train_flg=True):
+        self.input_shape = x.shape
+        x = self._as_features(x)
+        self.axes = (0, *range(2, x.ndim))  # batch axis (and spatial axes, per channel)
+        self.count = x.size // x.shape[1]  # values behind each statistic
+        gamma = self._per_feature(self.params["gamma"], x.ndim)
+        beta = self._per_feature(self.params["beta"], x.ndim)
+        if self.running_mean is None:  # as the book: created on the first call
+            start = 0.0 if self.convention == "book" else 1.0
+            self.running_mean = np.zeros(x.shape[1], dtype=x.dtype)
+            self.running_var = np.full(x.shape[1], start, dtype=x.dtype)
+        if train_flg:
+            mu = x.mean(axis=self.axes, keepdims=True)
+            xc = x - mu
+            var = np.mean(xc**2, axis=self.axes, keepdims=True)
+            self._update_running(mu.reshape(-1), var.reshape(-1))
+        else:
+            xc = x - self._per_feature(self.running_mean, x.ndim)
+            var = self._per_feature(self.running_var, x.ndim)
+        self.train_flg = train_flg
+        self.xc = xc
+        self.std = np.sqrt(var + x.dtype.type(self.eps))
+        self.xn = xc / self.std
+        return (gamma * self.xn + beta).reshape(self.input_shape)
+
+    def _update_running(self, mu, var):
+        if self.convention == "torch":
+            var = var * (self.count / (self.count - 1))  # unbiased, as nn.BatchNorm
+        m = self.momentum
+        self.running_mean = m * self.running_mean + (1 - m) * mu
+        self.running_var = m * self.running_var + (1 - m) * var
+
+    @staticmethod
+    def _per_feature(v, ndim):
+        """A (features,) vector shaped to broadcast against (N, features, ...)."""
+        return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+    def backward(self, dout):
+        dout = self._as_features(dout)
+        gamma = self._per_feature(self.params["gamma"], dout.ndim)
+        self.grads["beta"] = dout.sum(axis=self.axes)
+        self.grads["gamma"] = np.sum(self.xn * dout, axis=self.axes)
+        dxn = gamma * dout
+        dxc = dxn / self.std
+        if self.train_flg:  # mean and std depend on x too (the book's chain, step by step)
+            dstd = -np.sum((dxn * self.xc) / (self.std * self.std), axis=self.axes,
+                           keepdims=True)
+            dvar = 0.5 * dstd / self.std
+            dxc = dxc + (2.0 / self.count) * self.xc * dvar
+            dmu = np.sum(dxc, axis=self.axes, keepdims=True)
+            dxc = dxc - dmu / self.count
+        return dxc.reshape(self.input_shape)
+
+
+DROPOUT_CONVENTIONS = ("book", "inverted")
+
+
+class Dropout(Layer):
+    """Zeroes each unit with probability ``dropout_ratio`` while training.
+
+    - ``"book"``: train x * mask, test x * (1 - ratio);
+    - ``"inverted"`` (``nn.Dropout``): train x * mask / (1 - ratio), test x.
+    The book's output is the inverted one times (1 - ratio), in both modes.
+
+    ``mask_source(shape)`` returns the boolean keep-mask for one training call;
+    by default it is drawn by the book's rule, ``rand(*shape) > ratio``.
+    Inject a seeded source to replay the same masks elsewhere.  Backward reuses
+    the last forward's multiplier (the book's backward after a test forward
+    would use a stale training mask).
+    """
+
+    def __init__(self, dropout_ratio=0.5, convention="book", mask_source=None):
+        super().__init__()
+        if convention not in DROPOUT_CONVENTIONS:
+            raise ValueError(f"convention must be one of {DROPOUT_CONVENTIONS}")
+        self.dropout_ratio, self.convention = dropout_ratio, convention
+        if mask_source is None:  # the book's rule, from a Generator (not np.random.rand)
+            rng = np.random.default_rng()
+            mask_source = lambda shape: rng.random(shape) > dropout_ratio
+        self.mask_source = mask_source
+
+    def forward(self, x, train_flg=True):
+        keep = 1.0 - self.dropout_ratio
+        if train_flg:
+            self.mask = np.asarray(self.mask_source(x.shape), dtype=bool)
+            factor = self.mask.astype(x.dtype)
+            if self.convention == "inverted":
+                factor = factor / x.dtype.type(keep)
+        else:
+            factor = x.dtype.type(keep if self.convention == "book" else 1.0)
+        self.factor = factor
+        return x * factor
+
+    def backward(self, dout):
+        return dout * self.factor
+
+
+class Flatten(Layer):
+    """(N, ...) -> (N, -1), as ``nn.Flatten``; dx comes back in the input's shape."""
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return dout.reshape(self.input_shape)

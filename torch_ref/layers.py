@@ -71,3 +71,77 @@ class MeanSquaredError(nn.Module):
         if self.convention == "book":
             return 0.5 * F.mse_loss(y, t, reduction="sum")
         return F.mse_loss(y, t)
+
+
+class BookBatchNorm(nn.Module):
+    """The book's BatchNormalization; torch has no setting for it.
+
+    Per activation (input flattened to (N, num_features)), running variance
+    BIASED and starting at 0, running = momentum * running + (1 - momentum) *
+    batch.  The normalisation itself is ``F.batch_norm``; only the running
+    update is written out, because F.batch_norm would store the unbiased variance.
+    """
+
+    def __init__(self, num_features, momentum=0.9, eps=1e-6):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.zeros(num_features))
+
+    def forward(self, x):
+        flat = x.reshape(x.shape[0], -1)
+        if self.training:
+            out = F.batch_norm(flat, None, None, self.weight, self.bias, training=True,
+                               eps=self.eps)
+            with torch.no_grad():
+                var, mean = torch.var_mean(flat, dim=0, correction=0)
+                m = self.momentum
+                self.running_mean.copy_(m * self.running_mean + (1 - m) * mean)
+                self.running_var.copy_(m * self.running_var + (1 - m) * var)
+        else:
+            out = F.batch_norm(flat, self.running_mean, self.running_var, self.weight,
+                               self.bias, training=False, eps=self.eps)
+        return out.reshape(x.shape)
+
+
+def BatchNormalization(num_features, momentum=0.9, eps=1e-6, convention="book",
+                       input_ndim=2):
+    """Twin of ``scratch.layers.BatchNormalization`` (``momentum`` in the book's sense).
+
+    ``"book"``: ``BookBatchNorm`` over all C*H*W activations of 4-D input.
+    ``"torch"``: stock ``nn.BatchNorm1d`` (2-D input) or ``nn.BatchNorm2d``
+    (4-D input, per channel); momentum 0.9 here is torch's default 0.1.
+    """
+    if convention == "book":
+        return BookBatchNorm(num_features, momentum, eps)
+    stock = {2: nn.BatchNorm1d, 4: nn.BatchNorm2d}[input_ndim]
+    return stock(num_features, eps=eps, momentum=1 - momentum)
+
+
+class Dropout(nn.Module):
+    """Dropout in the book's convention or torch's inverted one.
+
+    Without ``mask_source`` this is ``F.dropout`` -- nn.Dropout's own random
+    mask: x * mask / (1 - p) in training, x in eval -- times (1 - p) for the
+    book.  ``mask_source(shape)`` injects the boolean keep-mask of each
+    training call instead (the parity suite replays the scratch layer's masks).
+    """
+
+    def __init__(self, p=0.5, convention="book", mask_source=None):
+        super().__init__()
+        self.p, self.convention, self.mask_source = p, convention, mask_source
+
+    def forward(self, x):
+        book, keep = self.convention == "book", 1 - self.p
+        if self.mask_source is None:  # nn.Dropout's own random mask
+            out = F.dropout(x, self.p, self.training)
+            return out * keep if book else out
+        if not self.training:
+            return x * keep if book else x
+        mask = torch.as_tensor(self.mask_source(tuple(x.shape))).to(x.dtype)
+        return x * mask if book else x * (mask / keep)  # nn.Dropout's arithmetic
+
+
+Flatten = nn.Flatten
