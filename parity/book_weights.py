@@ -20,6 +20,7 @@ import torch
 
 import scratch.mnist
 import scratch.models as S
+import torch_ref.layers as TL
 import torch_ref.models as T
 from parity.compare import compare
 from parity.registry import Skipped
@@ -50,6 +51,12 @@ PUBLISHED = [
     Published("SimpleConvNet", "simple_convnet_params.pkl",
               "a5da99cffddafcfe5e686e79dc0ec3a7cc993b58e64f483b50960511e5e85344", 0.9600,
               scratch=lambda p: S.SimpleConvNet(params=p), torch=T.SimpleConvNet, flatten=False),
+    # trained with the book's dropout: test output x (1 - p), so the twin needs that convention
+    Published("DeepConvNet", "deep_convnet_params.pkl",
+              "4b7a27baee2037605afa94d3f514ca9fa9cc96623739328609765073cfd5f802", 0.9797,
+              scratch=lambda p: S.DeepConvNet(params=p, dropout_convention="book"),
+              torch=lambda: T.DeepConvNet(dropout=lambda: TL.Dropout(0.5, "book")),
+              flatten=False),
 ]
 
 _results = {}  # network -> table rows of its last run, for the CSV
@@ -62,7 +69,7 @@ def weights_dir(folder=None):
     return Path(folder)
 
 
-def predict_in_batches(predict, x, batch=1000):
+def predict_in_batches(predict, x, batch=100):  # small: im2col buffers stay in cache
     return np.concatenate([predict(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
