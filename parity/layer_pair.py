@@ -74,6 +74,7 @@ class LayerPair:
     dtypes: tuple = DTYPES
     # quantity -> why the scratch backward is *not* the derivative of its forward
     fd_gaps: dict = field(default_factory=dict)
+    fd_step: float = FD_STEP  # smaller for deep ReLU/max-pool stacks, where 1e-5 crosses kinks
     doc: str = ""
 
     def sample_list(self):
@@ -183,9 +184,9 @@ class LayerPair:
             layer = self.scratch(params)
             return float(np.sum(np.asarray(layer.forward(*inputs, **mode)) * dout))
 
-        x_step = FD_STEP * sample.input_scale
+        x_step = self.fd_step * sample.input_scale
         targets = {"dx": (inputs[self.grad_inputs[0]], x_step)} if self.grad_inputs else {}
-        targets |= {f"d{l.scratch}": (params[l.scratch], FD_STEP) for l in self.params}
+        targets |= {f"d{l.scratch}": (params[l.scratch], self.fd_step) for l in self.params}
         f0 = abs(objective())
         label = self._label("float64", sample, "finite-diff")
         checks = []

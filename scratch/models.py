@@ -12,6 +12,7 @@ from scratch.conv import AvgPooling, Convolution, Pooling
 from scratch.network import Network
 
 ACTIVATIONS = {"relu": L.Relu, "sigmoid": L.Sigmoid, "tanh": L.Tanh}
+BATCHNORM_EPS = {"book": 1e-6, "torch": 1e-5}  # the book writes 10e-7
 
 
 def book_init_std(weight_init_std, fan_in):
@@ -38,6 +39,12 @@ def affine_params(sizes, weight_init_std=0.01, rng=None, dtype=np.float64):
     return params
 
 
+def dropout_layer(ratio, convention, masks=None):
+    """``masks``: None (the book's random masks) or a factory giving each Dropout
+    layer, in order, its own ``mask_source`` -- how tests replay masks elsewhere."""
+    return L.Dropout(ratio, convention=convention, mask_source=masks() if masks else None)
+
+
 class MultiLayerNet(Network):
     """Fully connected net (the book's ``MultiLayerNetExtend``).
 
@@ -48,7 +55,8 @@ class MultiLayerNet(Network):
     def __init__(self, input_size=784, hidden_size_list=(100,), output_size=10,
                  activation="relu", weight_init_std="relu", use_batchnorm=False,
                  use_dropout=False, dropout_ratio=0.5, batchnorm_convention="book",
-                 dropout_convention="book", loss_convention="book", params=None, rng=None):
+                 dropout_convention="book", loss_convention="book", params=None, rng=None,
+                 dropout_masks=None):
         sizes = [input_size, *hidden_size_list, output_size]
         if params is None:
             params = affine_params(sizes, weight_init_std, rng)
@@ -61,11 +69,12 @@ class MultiLayerNet(Network):
             self.add(f"Affine{i}", L.Affine(params[f"W{i}"], params[f"b{i}"]), str(i))
             if use_batchnorm:
                 self.add(f"BatchNorm{i}", L.BatchNormalization(
-                    params[f"gamma{i}"], params[f"beta{i}"], convention=batchnorm_convention),
-                    str(i))
+                    params[f"gamma{i}"], params[f"beta{i}"], convention=batchnorm_convention,
+                    eps=BATCHNORM_EPS[batchnorm_convention]), str(i))
             self.add(f"Activation{i}", ACTIVATIONS[activation]())
             if use_dropout:
-                self.add(f"Dropout{i}", L.Dropout(dropout_ratio, convention=dropout_convention))
+                self.add(f"Dropout{i}", dropout_layer(dropout_ratio, dropout_convention,
+                                                      dropout_masks))
         last = n_hidden + 1
         self.add(f"Affine{last}", L.Affine(params[f"W{last}"], params[f"b{last}"]), str(last))
 
@@ -170,7 +179,8 @@ class DeepConvNet(Network):
     ``dropout_convention`` ("book": test output multiplied by 1 - ratio)."""
 
     def __init__(self, input_dim=(1, 28, 28), hidden_size=50, output_size=10, params=None,
-                 rng=None, dropout_ratio=0.5, dropout_convention="book", loss_convention="book"):
+                 rng=None, dropout_ratio=0.5, dropout_convention="book", loss_convention="book",
+                 dropout_masks=None):
         C, H, W = input_dim
         if params is None:
             rng = rng or np.random.default_rng()
@@ -192,9 +202,9 @@ class DeepConvNet(Network):
                 self.add(f"Pool{i // 2}", Pooling(2, 2, stride=2))
         self.add("Affine1", L.Affine(params["W7"], params["b7"]), "7")
         self.add("Relu7", L.Relu())
-        self.add("Dropout1", L.Dropout(dropout_ratio, convention=dropout_convention))
+        self.add("Dropout1", dropout_layer(dropout_ratio, dropout_convention, dropout_masks))
         self.add("Affine2", L.Affine(params["W8"], params["b8"]), "8")
-        self.add("Dropout2", L.Dropout(dropout_ratio, convention=dropout_convention))
+        self.add("Dropout2", dropout_layer(dropout_ratio, dropout_convention, dropout_masks))
 
 
 class SimpleCNN(Network):

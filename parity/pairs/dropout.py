@@ -17,9 +17,10 @@ from parity.registry import register
 P = 0.3  # not 0.5: 1/(1-p) is then not a power of two, so rounding is exercised
 
 
-def replayed_masks(p=P):
-    """A fresh keep-mask source; every source made here yields the same masks in turn."""
-    rng = source("Dropout", "masks")
+def replayed_masks(p=P, *names):
+    """A fresh keep-mask source; every source made with these names yields the same masks
+    in turn (``names`` tell apart the dropout layers of one network)."""
+    rng = source("Dropout", "masks", *names)
     return lambda shape: rng.random(shape) > p  # the book's rule: rand > ratio
 
 
