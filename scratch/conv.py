@@ -160,11 +160,12 @@ class Pooling(_Pool):
 
     def backward(self, dout):
         dimage = np.zeros_like(self.image)
-        taken = np.zeros(self.out.shape, dtype=bool)  # window has given its gradient away
+        taken = np.zeros(self.out.shape, dtype=bool)  # window has met its maximum already
         for _, _, window in self.taps(self.x_shape):
-            first = (self.image[window] == self.out) & ~taken
-            taken |= first
-            dimage[window] += np.where(first, dout, 0)
+            hit = self.image[window] == self.out
+            first = hit > taken  # a hit in a window not yet taken: its FIRST maximum
+            taken |= hit
+            dimage[window] += dout * first  # (faster than np.where; 0 elsewhere)
         return np.ascontiguousarray(crop(dimage, self.pad))
 
 
