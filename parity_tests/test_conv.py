@@ -128,6 +128,12 @@ def test_float32_stays_float32(layer):
     assert all(g.dtype == np.float32 for g in layer.grads.values())
 
 
+@pytest.mark.parametrize("pool", [S.Pooling, S.AvgPooling])
+def test_pad_larger_than_half_the_window_is_refused(pool):
+    with pytest.raises(ValueError, match="at most half"):
+        pool(3, 2, pad=(1, 2))  # torch refuses it too
+
+
 # ---- the checks bite: break the scratch side once, the engine must report it ----
 
 def failures(pair, dtype="float64", **changes):
