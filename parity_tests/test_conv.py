@@ -1,0 +1,196 @@
+"""Convolution and pooling: property tests over random settings, and the checks' bite.
+
+The registry entries (test_registry.py) cover hand-picked settings with finite
+differences; here hypothesis draws N, C, H, W, kernel, stride, padding, bias and
+dtype, builds a LayerPair from them and requires every twin check to pass.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scratch.conv as S
+from parity.compare import PASSING
+from parity.inputs import DTYPES
+from parity.layer_pair import Sample
+from parity.pairs.conv import avg_pooling, convolution, max_pooling, setting
+from parity.registry import find
+
+PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Hundreds of tiny convolutions: on 2 shared cores torch's thread pool costs more
+    than it saves (measured: 34 ms vs 7 ms a float32 example).  Restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def assert_twins_agree(pair, dtype):
+    checks = [c for s in pair.sample_list() for c in pair.compare_sides(s, dtype)]
+    assert checks
+    failures = [c.message() for c in checks if c.verdict not in PASSING]
+    assert not failures, "\n".join(failures)
+
+
+def drawn_image(shape, ties=False):
+    """rng -> one sample: normal values, or small integers (windows full of ties)."""
+    def samples(rng):
+        x = rng.integers(-1, 2, shape).astype(float) if ties else rng.standard_normal(shape)
+        return [Sample.of("drawn", x, smooth=not ties)]
+    return samples
+
+
+def int_or_pair(low, high):
+    return st.one_of(st.integers(low, high), st.tuples(st.integers(low, high),
+                                                       st.integers(low, high)))
+
+
+def image_size(draw, kernel, pad, largest=8):
+    """Height or width with at least one window: size + 2 * pad >= kernel."""
+    return draw(st.integers(max(1, kernel - 2 * pad), largest))
+
+
+@st.composite
+def conv_settings(draw):
+    FN, C = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    FH, FW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride, pad = draw(int_or_pair(1, 3)), draw(int_or_pair(0, 2))
+    ph, pw = S.pair(pad)
+    shape = (draw(st.integers(1, 3)), C, image_size(draw, FH, ph), image_size(draw, FW, pw))
+    pair = convolution(FN, C, FH, FW, stride, pad, bias=draw(st.booleans()),
+                       samples=drawn_image(shape))
+    return pair, draw(st.sampled_from(DTYPES))
+
+
+@st.composite
+def pool_settings(draw, build):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = draw(st.one_of(st.none(), int_or_pair(1, 3)))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))  # torch: pad <= k/2
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)),
+             image_size(draw, kh, ph), image_size(draw, kw, pw))
+    pad = ph if ph == pw else (ph, pw)
+    samples = drawn_image(shape, ties=draw(st.booleans()))
+    return build((kh, kw), stride, pad, samples=samples), draw(st.sampled_from(DTYPES))
+
+
+@PROPERTY
+@given(conv_settings())
+def test_convolution_matches_conv2d_for_any_setting(drawn):
+    assert_twins_agree(*drawn)
+
+
+@PROPERTY
+@given(pool_settings(max_pooling))
+def test_max_pooling_matches_maxpool2d_for_any_setting(drawn):
+    assert_twins_agree(*drawn)
+
+
+@PROPERTY
+@given(st.booleans().flatmap(lambda include: pool_settings(
+    lambda *a, **k: avg_pooling(*a, count_include_pad=include, **k))))
+def test_avg_pooling_matches_avgpool2d_for_any_setting(drawn):
+    assert_twins_agree(*drawn)
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(conv_settings())
+def test_col2im_is_the_adjoint_of_im2col(drawn):
+    """<im2col(x), c> == <x, col2im(c)>: what makes the backward the true gradient."""
+    pair, _ = drawn
+    layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
+    x = pair.sample_list()[0].calls[0].inputs[0]
+    kernel = layer.params["W"].shape[2:]
+    col = S.im2col(x, kernel, layer.stride, layer.pad)
+    c = np.random.default_rng(1).standard_normal(col.shape)
+    back = S.col2im(c, x.shape, kernel, layer.stride, layer.pad)
+    assert np.vdot(col, c) == pytest.approx(np.vdot(x, back), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("layer", [
+    S.Convolution(np.ones((2, 3, 3, 3), np.float32), np.ones(2, np.float32), 2, 1),
+    S.Pooling(3, 3, 2, 1), S.AvgPooling(3, 3, 2, 1, count_include_pad=False)])
+def test_float32_stays_float32(layer):
+    """The book's im2col allocates float64; ours keeps the input's dtype end to end."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 7)).astype(np.float32)
+    out = layer.forward(x)
+    dx = layer.backward(rng.standard_normal(out.shape).astype(np.float32))
+    assert out.dtype == dx.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
+@pytest.mark.parametrize("pool", [S.Pooling, S.AvgPooling])
+def test_pad_larger_than_half_the_window_is_refused(pool):
+    with pytest.raises(ValueError, match="at most half"):
+        pool(3, 2, pad=(1, 2))  # torch refuses it too
+
+
+# ---- the checks bite: break the scratch side once, the engine must report it ----
+
+def failures(pair, dtype="float64", **changes):
+    checks = dataclasses.replace(pair, **changes).run(dtype)
+    return [c for c in checks if not c.passed]
+
+
+CONV = find("Convolution", setting((3, 3), 1, 1))
+MAX = find("Pooling", setting((3, 3), 2, 1))
+AVG = find("AvgPooling", setting((3, 3), 2, 1))
+
+
+class UpcastingConvolution(S.Convolution):
+    def forward(self, x):
+        return super().forward(x).astype(np.float64)  # what the book's im2col does
+
+
+class PoolingLastMaximum(S.Pooling):
+    """Ties send the gradient to the LAST maximum of a window (torch: the first)."""
+
+    def taps(self, x_shape):
+        return reversed(list(super().taps(x_shape)))
+
+
+def test_flipped_kernel_is_caught():
+    """True convolution (kernel flipped) instead of the cross-correlation both sides use."""
+    bad = failures(CONV, scratch=lambda p: S.Convolution(p["W"][:, :, ::-1, ::-1].copy(),
+                                                         p["b"], 1, 1))
+    assert {c.quantity for c in bad} == {"out", "dx"}  # dW does not depend on W
+    assert {c.oracle for c in bad} == {"torch"}  # self-consistent: finite differences agree
+
+
+def test_float32_upcast_is_caught():
+    bad = failures(CONV, "float32", scratch=lambda p: UpcastingConvolution(p["W"], p["b"], 1, 1))
+    assert any(c.quantity == "out" and "dtype float64" in c.message() for c in bad)
+
+
+def test_zero_padding_in_max_pooling_is_caught(monkeypatch):
+    monkeypatch.setattr(S, "pad_image", lambda x, pad, value=0.0, f=S.pad_image: f(x, pad))
+    bad = failures(MAX)
+    negative = {c.quantity for c in bad if c.sample == "all-negative"}
+    assert negative == {"out", "dx"}  # there a 0 wins every border window
+
+
+def test_last_maximum_tie_rule_is_caught():
+    bad = failures(MAX, scratch=lambda p: PoolingLastMaximum(3, 3, 2, 1))
+    assert {c.sample for c in bad} == {"windows-all-equal", "integer-ties"}
+    assert {c.quantity for c in bad} == {"dx"}
+
+
+def test_avg_pooling_divisor_convention_is_caught():
+    bad = failures(AVG, scratch=lambda p: S.AvgPooling(3, 3, 2, 1, count_include_pad=False))
+    assert {c.quantity for c in bad} == {"out", "dx"}
+
+
+def test_the_property_check_bites():
+    pair = dataclasses.replace(max_pooling((2, 2), samples=drawn_image((1, 1, 4, 4), ties=True)),
+                               scratch=lambda p: PoolingLastMaximum(2, 2))
+    with pytest.raises(AssertionError, match="MISMATCH"):
+        assert_twins_agree(pair, "float32")
