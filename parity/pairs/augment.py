@@ -9,11 +9,13 @@ and the same interpolation:
 - bilinear: float64 differs by rounding only (max 1.9e-14 measured); float32 by
   up to 3.8e-6 (torchvision builds its sampling grid in float32, scratch in
   float64) -- both within the dtype's own tolerance;
-- nearest: identical in float64 (0 of 1,176,000 pixels differ).  In float32 a
-  point within float32 rounding of a half-pixel boundary can round to the other
-  neighbour: 4 of 1,176,000 pixels (3.4e-6) differed by a whole pixel value.  No
-  elementwise tolerance describes that, so nearest is registered for float64 only
-  (parity_tests/test_augment.py bounds the float32 rate).
+- nearest: a point on a half-pixel boundary picks its neighbour by rounding error,
+  which differs between the grids (float32 vs float64): a whole pixel value apart.
+  For random angles a point lands within float32 rounding of a boundary rarely --
+  4 of 1,176,000 pixels (3.4e-6) in float32 -- and within float64 rounding never
+  (0 of 1,176,000).  No elementwise tolerance describes such a pixel, so nearest
+  is registered, pixel-exact, for float64 only; parity_tests/test_augment.py puts
+  pixels exactly on ties and shows the differences appear there and only there.
 """
 
 from collections.abc import Callable
