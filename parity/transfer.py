@@ -15,6 +15,10 @@ LAYOUTS = {
     "same": (lambda a: a, lambda a: a),
     # Affine W is (in, out); nn.Linear.weight is (out, in).
     "transpose": (lambda a: a.T, lambda a: a.T),
+    # A single unit's weight vector (n,) is nn.Linear(n, 1).weight (1, n) ...
+    "row": (lambda a: a.reshape(1, -1), lambda a: a.reshape(-1)),
+    # ... and its scalar bias () is nn.Linear(n, 1).bias (1,).
+    "scalar": (lambda a: a.reshape(1), lambda a: a.reshape(())),
 }
 
 
@@ -25,7 +29,7 @@ class Link:
     layout: str = "same"
 
     def to_torch(self, array):
-        return np.ascontiguousarray(LAYOUTS[self.layout][0](array))
+        return np.array(LAYOUTS[self.layout][0](array), order="C")  # keeps 0-d arrays 0-d
 
     def from_torch(self, tensor):
         # a copy: torch updates buffers in place, a view would change after later calls

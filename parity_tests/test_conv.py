@@ -160,10 +160,9 @@ class PoolingLastMaximum(S.Pooling):
 
 def test_flipped_kernel_is_caught():
     """True convolution (kernel flipped) instead of the cross-correlation both sides use."""
-    bad = failures(CONV, scratch=lambda p: S.Convolution(p["W"][:, :, ::-1, ::-1].copy(),
-                                                         p["b"], 1, 1))
-    assert {c.quantity for c in bad} == {"out", "dx"}  # dW does not depend on W
-    assert {c.oracle for c in bad} == {"torch"}  # self-consistent: finite differences agree
+    # a view, not a copy: finite differences perturb p["W"] in place
+    bad = failures(CONV, scratch=lambda p: S.Convolution(p["W"][:, :, ::-1, ::-1], p["b"], 1, 1))
+    assert {"out", "dx"} <= {c.quantity for c in bad if c.oracle == "torch"}
 
 
 def test_float32_upcast_is_caught():
