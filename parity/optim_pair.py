@@ -13,8 +13,9 @@ skip) and the same gradient sequence for both sides, ``steps`` steps long:
   weight_decay     the book's (weights only) <-> torch parameter groups.
 
 Quantities: ``stepK/<param>`` at the checkpoints, ``lr`` (the lr each step used),
-and at the end every optimizer state entry (``state/<name>/<param>``), mapped to
-the book's units by its ``StateLink``.  Every array both sides see is drawn
+``grad written/<param>`` (last gradients after the step minus as handed over:
+0, an optimizer must not write into them), and at the end every optimizer state entry
+(``state/<name>/<param>``), mapped to the book's units by its ``StateLink``.  Every array both sides see is drawn
 per trajectory name only, so every optimizer solves the same problem.
 """
 
@@ -113,11 +114,13 @@ class OptimizerPair:
         for k in range(1, trajectory.steps + 1):
             lrs.append(opt.lr)
             grads = problem.gradient(k, params)
+            given = {name: g.copy() for name, g in grads.items()}
             opt.update(params, grads)
             if k in self.checkpoints:
                 res |= {f"step{k}/{name}": p.copy() for name, p in params.items()}
             if schedule:
                 schedule.step()
+        res |= {f"grad written/{name}": grads[name] - given[name] for name in grads}
         res["lr"] = np.array(lrs)
         for link in self.state:
             value = getattr(opt, link.scratch)
@@ -144,6 +147,8 @@ class OptimizerPair:
                 res |= {f"step{k}/{name}": to_numpy(p).copy() for name, p in params.items()}
             if schedule:
                 schedule.step()
+        res |= {f"grad written/{name}": to_numpy(p.grad) - grads[name]
+                for name, p in params.items()}
         res["lr"] = np.array(lrs)
         for link in self.state:
             for name, p in params.items():
@@ -163,7 +168,7 @@ class OptimizerPair:
         return int(changed[0]) + 1 if changed.size else len(lrs) + 1
 
     def expected_gap(self, quantity, lrs):
-        if not self.gap_when_lr_changes or quantity == "lr":
+        if not self.gap_when_lr_changes or not quantity.startswith(("step", "state/")):
             return ""
         changed_at = self.first_lr_change(lrs)
         step = len(lrs) if quantity.startswith("state/") else int(
@@ -180,6 +185,7 @@ class OptimizerPair:
         except Exception as err:  # a crash is a verdict too
             return [crashed(err, "scratch or torch", tol, **label)]
         exact = {f"state/{l.scratch}/{n}" for l in self.state if l.exact for n in SHAPES}
+        exact |= {f"grad written/{n}" for n in SHAPES}
         return [compare(ours.get(q, np.array(np.nan)), expected,
                         tolerance_for("exact") if q in exact else tol,
                         expected_gap=self.expected_gap(q, theirs["lr"]), quantity=q, **label)
