@@ -14,9 +14,10 @@ skip) and the same gradient sequence for both sides, ``steps`` steps long:
 
 Quantities: ``stepK/<param>`` at the checkpoints, ``lr`` (the lr each step used),
 ``grad written/<param>`` (last gradients after the step minus as handed over:
-0, an optimizer must not write into them), and at the end every optimizer state entry
-(``state/<name>/<param>``), mapped to the book's units by its ``StateLink``.  Every array both sides see is drawn
-per trajectory name only, so every optimizer solves the same problem.
+0, an optimizer must not write into them), and at the end every optimizer state
+entry (``state/<name>/<param>``), mapped to the book's units by its ``StateLink``.
+Every array both sides see is drawn per trajectory name only, so every optimizer
+solves the same problem.
 """
 
 from collections.abc import Callable

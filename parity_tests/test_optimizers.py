@@ -93,7 +93,8 @@ def test_book_l2_penalty_gradient_equals_optimizer_weight_decay():
 def test_adamw_decoupled_decay_differs_from_adam_weight_decay():
     problem = Problem(TRAJECTORIES[0], "float64")
     ends = []
-    for opt in (S.Adam(0.01, convention="torch", weight_decay=LAM), S.AdamW(0.01, weight_decay=LAM)):
+    coupled = S.Adam(0.01, convention="torch", weight_decay=LAM)
+    for opt in (coupled, S.AdamW(0.01, weight_decay=LAM)):
         p = {k: v.copy() for k, v in problem.start.items()}
         for step in range(1, 26):
             opt.update(p, problem.gradient(step, p))
