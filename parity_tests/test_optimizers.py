@@ -52,7 +52,7 @@ def test_book_momentum_matches_until_the_lr_changes_then_diverges():
     assert verdict["step1/W1"] == verdict["step5/W1"] == MATCH
     assert verdict["step25/W1"] == verdict["state/v/W1"] == EXPECTED_GAP
     worst = max(c.max_abs_err for c in checks if c.verdict == EXPECTED_GAP)
-    assert worst > 1e-3  # measured 1.7e-2 at step 25 (lr 0.05 -> 0.0125)
+    assert worst > 0.1  # measured 0.85 at step 25 (lr 0.05 -> 0.025 -> 0.0125)
     constant = pair.compare_sides(TRAJECTORIES[0], "float64")
     assert all(c.verdict == MATCH for c in constant)
 
@@ -99,7 +99,7 @@ def test_adamw_decoupled_decay_differs_from_adam_weight_decay():
         for step in range(1, 26):
             opt.update(p, problem.gradient(step, p))
         ends.append(p)
-    assert np.abs(ends[0]["W1"] - ends[1]["W1"]).max() > 1e-3  # measured 2.1e-2
+    assert np.abs(ends[0]["W1"] - ends[1]["W1"]).max() > 1e-3  # measured 1.8e-2
     np.testing.assert_array_equal(ends[0]["b1"], ends[1]["b1"])  # biases are never decayed
 
 
