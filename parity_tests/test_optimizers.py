@@ -9,9 +9,11 @@ import scratch.optimizers as S
 import scratch.regularization as R
 import scratch.schedules as SS
 from parity.compare import EXPECTED_GAP, MATCH
+from parity.inputs import source
 from parity.optim_pair import SHAPES, Problem, Trajectory
 from parity.pairs.optimizers import LAM, SCHEDULES, STEP_DECAY, TRAJECTORIES
 from parity.registry import find, load_all
+from parity.tolerances import tolerance_for
 
 OPTIMIZERS = [e for e in load_all() if hasattr(e, "trajectories")]
 
@@ -74,20 +76,25 @@ def test_book_and_torch_adam_differ_for_tiny_gradients_only_slightly_otherwise()
 
 
 def test_book_l2_penalty_gradient_equals_optimizer_weight_decay():
-    """loss + 0.5*lam*sum(W^2) through SGD == SGD(weight_decay=lam): the two book forms."""
+    """loss + 0.5*lam*sum(W^2) through SGD == SGD(weight_decay=lam): the two book forms.
+
+    The total loss is scaled by a random c (upstream gradient c, lr / c), so the
+    penalty's backward is driven by a non-trivial dout."""
     problem = Problem(TRAJECTORIES[0], "float64")
+    c = source("test", "loss scale").uniform(0.5, 2.0)
     a = {k: v.copy() for k, v in problem.start.items()}
     b = {k: v.copy() for k, v in problem.start.items()}
     decayed, penalty = S.SGD(0.1, weight_decay=LAM), R.L2WeightDecay(b, LAM)
-    plain = S.SGD(0.1)
+    plain = S.SGD(0.1 / c)
     for step in range(1, 6):
         decayed.update(a, problem.gradient(step, a))
         penalty.forward(np.array(0.0))
-        penalty.backward(1.0)
+        penalty.backward(np.array(c))
         g = problem.gradient(step, b)
-        plain.update(b, {k: g[k] + penalty.grads[k] for k in g})
+        plain.update(b, {k: c * g[k] + penalty.grads[k] for k in g})
     for k in SHAPES:
-        np.testing.assert_array_equal(a[k], b[k])
+        np.testing.assert_allclose(b[k], a[k], rtol=tolerance_for("trajectory").rtol,
+                                   atol=tolerance_for("trajectory").atol)
 
 
 def test_adamw_decoupled_decay_differs_from_adam_weight_decay():
