@@ -209,3 +209,27 @@ def test_a_crashing_optimizer_is_a_failing_check(dtype):
 
     bad = failures(find("SGD", "default"), dtype, scratch=broken)
     assert bad and "boom" in bad[0].message()
+
+
+# ---- the L1/L2 penalties (LayerPairs): biases decayed, or L1 given L2's gradient ----
+class L2DecaysBiases(R.L2WeightDecay):
+    def __init__(self, params, lam):
+        super().__init__(params, lam, decay_keys=tuple(params))
+
+
+class L1WithL2Gradient(R.L1WeightDecay):
+    def gradient(self, W):
+        return self.lam * W
+
+
+def test_penalty_on_biases_is_caught():
+    bad = failures(find("L2 weight decay", "book 0.5*lam*sum(W^2), W only"),
+                   scratch=lambda p: L2DecaysBiases(p, LAM))
+    assert {c.quantity for c in bad} == {"out", "db1", "db2"}
+
+
+def test_l1_with_the_wrong_gradient_is_caught_by_both_oracles():
+    bad = failures(find("L1 weight decay", "book lam*sum(|W|), W only"),
+                   scratch=lambda p: L1WithL2Gradient(p, LAM))
+    assert {c.oracle for c in bad} == {"torch", "finite-diff"}
+    assert {c.quantity for c in bad} == {"dW1", "dW2"}

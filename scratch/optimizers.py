@@ -96,6 +96,8 @@ class Nesterov(Momentum):
 
 
 class AdaGrad(Optimizer):
+    """h += g*g; p -= lr*g/(sqrt(h) + eps): each parameter's lr shrinks with its history."""
+
     def __init__(self, lr=0.01, eps=1e-7, **decay):
         super().__init__(lr, **decay)
         self.eps = eps
@@ -106,23 +108,22 @@ class AdaGrad(Optimizer):
         if self.h is None:
             self.h = self.zeros_like(params)
         for key in params:
-            self.h[key] = self.h[key] + grads[key] * grads[key]
+            self.h[key] = self.accumulate(self.h[key], grads[key])
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + self.eps)
 
+    def accumulate(self, h, grad):
+        return h + grad * grad
 
-class RMSprop(Optimizer):
+
+class RMSprop(AdaGrad):
+    """AdaGrad whose history fades: h = r*h + (1-r)*g*g."""
+
     def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-7, **decay):
-        super().__init__(lr, **decay)
-        self.decay_rate, self.eps = decay_rate, eps
-        self.h = None
+        super().__init__(lr, eps, **decay)
+        self.decay_rate = decay_rate
 
-    def update(self, params, grads):
-        grads = self.with_weight_decay(params, grads)
-        if self.h is None:
-            self.h = self.zeros_like(params)
-        for key in params:
-            self.h[key] = self.decay_rate * self.h[key] + (1 - self.decay_rate) * grads[key]**2
-            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + self.eps)
+    def accumulate(self, h, grad):
+        return self.decay_rate * h + (1 - self.decay_rate) * grad**2
 
 
 class Adam(Optimizer):
