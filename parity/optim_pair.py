@@ -180,11 +180,13 @@ class OptimizerPair:
         label = dict(component=self.component, convention=self.convention, dtype=dtype,
                      sample=trajectory.name, oracle="torch")
         tol = tolerance_for("trajectory" if dtype == "float64" else dtype)
-        try:
-            ours = self.scratch_results(trajectory, dtype)
-            theirs = self.torch_results(trajectory, dtype)
-        except Exception as err:  # a crash is a verdict too
-            return [crashed(err, "scratch or torch", tol, **label)]
+        results = {}
+        for side, run in (("scratch", self.scratch_results), ("torch", self.torch_results)):
+            try:
+                results[side] = run(trajectory, dtype)
+            except Exception as err:  # a crash is a verdict too
+                return [crashed(err, side, tol, **label)]
+        ours, theirs = results["scratch"], results["torch"]
         exact = {f"state/{l.scratch}/{n}" for l in self.state if l.exact for n in SHAPES}
         exact |= {f"grad written/{n}" for n in SHAPES}
         return [compare(ours.get(q, np.array(np.nan)), expected,
