@@ -25,7 +25,22 @@ TOLERANCES = {
     "exact": Tolerance(rtol=0.0, atol=0.0),
     # Scratch backward vs central differences (float64, step FD_STEP).
     "finite-diff": Tolerance(rtol=1e-7, atol=0.0, normwise=True),
+    # Optimizer trajectories, float64: 25 steps of the same update formula, rounding only.
+    # Tighter than "float64" on purpose: a formula difference (eps placement, a missing
+    # bias correction) shows long before 1e-10.  Measured worst: see the parity report.
+    # atol governs parameters that pass near 0 (and lr values of 0).
+    "trajectory": Tolerance(rtol=1e-12, atol=1e-14),
 }
+
+# Statistical checks (initializers: the RNGs differ, only distributions can agree).
+# A sample statistic passes when it lies within CONFIDENCE_Z standard errors of the
+# value it estimates; z = 5 is a two-sided false-alarm probability of 6e-7 per check.
+CONFIDENCE_Z = 5.0
+
+
+def statistical(standard_error):
+    """Tolerance for a sample statistic with the given standard error."""
+    return Tolerance(rtol=0.0, atol=CONFIDENCE_Z * standard_error)
 
 FD_STEP = 1e-5  # truncation ~h^2 = 1e-10, rounding ~1e-16 / h = 1e-11 (relative)
 FD_NOISE = 10  # finite-diff atol = FD_NOISE * eps * max(|f|, 1) / FD_STEP (rounding floor)

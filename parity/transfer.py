@@ -62,11 +62,18 @@ def load_into_torch(module, arrays, links):
 
 
 def read_from_torch(module, links, grad=False):
-    """The twin's tensors (or their ``.grad``) in book layout, keyed by scratch name."""
+    """The twin's tensors (or their ``.grad``) in book layout, keyed by scratch name.
+
+    A parameter the output does not depend on has ``.grad`` None: read as zeros.
+    """
     out = {}
     for link in links:
         t = torch_tensor(module, link.torch)
-        out[link.scratch] = link.from_torch(t.grad if grad else t)
+        if grad and t.grad is None:  # the output does not depend on t: gradient zero
+            t = torch.zeros_like(t)
+        elif grad:
+            t = t.grad
+        out[link.scratch] = link.from_torch(t)
     return out
 
 
