@@ -33,6 +33,8 @@ def parse_args(argv=None):
                    "(sets $DLFS_WEIGHTS)")
     p.add_argument("--out", default=str(OUT_DIR), help="output folder (default reports/out)")
     p.add_argument("--list", action="store_true", help="list registry entries and exit")
+    p.add_argument("--slow", action="store_true", help="also run the slow entries "
+                   "(SimpleConvNet training runs, ~1.5 min)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every check")
     return p.parse_args(argv)
 
@@ -51,7 +53,7 @@ def main(argv=None):
 
     started = time.perf_counter()
     with single_threaded():
-        checks, skipped = run_entries(entries, args.select)
+        checks, skipped = run_entries(entries, args.select, args.slow)
     df = to_frame(checks)
     if df.empty:
         for line in skipped:
@@ -82,6 +84,11 @@ def main(argv=None):
         for (component, convention, oracle, note), quantities in sorted(gaps.items()):
             print(f"  {component} [{convention}] {', '.join(sorted(quantities))} "
                   f"vs {oracle}: {note}")
+    measured = [c for c in checks if c.verdict == "match" and c.note]
+    if measured:
+        print("\nMeasured along the way:")
+        for c in measured:
+            print(f"  {c.component} [{c.convention}] {c.dtype}: {c.note}")
     defects = [c for c in checks if c.verdict == KNOWN_DEFECT]
     if defects:
         print("\nKnown defects in published code (kept as written; must keep failing):")

@@ -15,15 +15,18 @@ from parity.registry import Skipped, entry_id, load_all
 OUT_DIR = Path(__file__).resolve().parent.parent / "reports" / "out"
 
 
-def run_entries(entries=None, select=None):
+def run_entries(entries=None, select=None, slow=False):
     """Run ``entries`` (default: the whole registry) for each of their dtypes.
 
-    ``select``: keep entries whose id contains this text (case-insensitive).
+    ``select``: keep entries whose id contains this text (case-insensitive);
+    entries marked ``slow`` (long training runs) only run with ``slow=True``.
     Returns (checks, skipped) -- ``skipped`` lists "entry-id: reason" lines.
     """
     entries = load_all() if entries is None else entries
     checks, skipped = [], []
     for entry in entries:
+        if getattr(entry, "slow", False) and not slow:
+            continue
         for dtype in entry.dtypes:
             eid = entry_id(entry, dtype)
             if select and select.lower() not in eid.lower():

@@ -13,8 +13,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from parity.inputs import TORCH_DTYPE, source
-from parity.transfer import read_from_torch
+import scratch.models as SM
+import scratch.optimizers as SO
+import torch_ref.models as TM
+import torch_ref.optimizers as TO
+from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
+from parity.transfer import book_links, load_into_torch, read_from_torch, torch_tensor
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,6 @@ class BatchSampler:
         return out[:steps]
 
 
-def relative_gap(a, b):
-    """max|a - b| / max|b|: one number per array, comparable across steps."""
-    scale = np.max(np.abs(b))
-    return float(np.max(np.abs(a - b)) / scale) if scale else float(np.max(np.abs(a - b)))
-
-
 def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
                        dtype="float64", augment=None, on_step=None):
     """Train both sides on the same ``batches`` (index arrays into x, t).
@@ -51,8 +49,8 @@ def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
     ``net``: scratch Network (book names); ``twin``: WithLoss module holding the
     same initial weights; ``links``: parity.transfer links between them.
     ``augment(step, xb) -> (xb_scratch, xb_torch)`` may transform each batch on
-    both sides with the same random parameters.  Returns (curve, final_gaps):
-    a DataFrame step/loss_scratch/loss_torch/rel_gap and {param: relative gap}.
+    both sides with the same random parameters.  Returns (curve, final): a DataFrame
+    step/loss_scratch/loss_torch/rel_gap, and the twin's final weights in book layout.
     """
     tdtype = TORCH_DTYPE[dtype]
     x_t, t_t = torch.from_numpy(x), torch.from_numpy(np.asarray(t))
@@ -70,11 +68,68 @@ def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
         loss_t = twin(xb_t, t_t[idx])
         loss_t.backward()
         torch_opt.step()
-        rows.append({"step": step, "loss_scratch": loss, "loss_torch": float(loss_t)})
+        rows.append({"step": step, "loss_scratch": loss, "loss_torch": loss_t.item()})
         if on_step:
             on_step(step)
     curve = pd.DataFrame(rows)
     curve["rel_gap"] = (curve.loss_scratch - curve.loss_torch).abs() / curve.loss_torch.abs()
-    theirs = read_from_torch(twin, links)
-    gaps = {k: relative_gap(net.params[k], v) for k, v in theirs.items()}
-    return curve, gaps
+    return curve, read_from_torch(twin, links)
+
+
+# ---- the book's optimizers with their twins, for whole training runs ----
+# (lr as in the book's ch06 comparison; each twin configured for exact parity)
+OPTIMIZERS = {
+    "SGD": (lambda: SO.SGD(lr=0.1), lambda groups: TO.SGD(groups, lr=0.1)),
+    "Momentum": (lambda: SO.Momentum(lr=0.01), lambda groups: TO.Momentum(groups, lr=0.01)),
+    "AdaGrad": (lambda: SO.AdaGrad(lr=0.01), lambda groups: TO.AdaGrad(groups, lr=0.01)),
+    "Adam": (lambda: SO.Adam(lr=0.001), lambda groups: TO.Adam(groups, lr=0.001)),
+}
+
+
+def twin_parameters(twin, links):
+    """The twin's parameters in the scratch network's order (book names W1, b1, ...)."""
+    return [torch_tensor(twin, link.torch) for link in links]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One network on both sides from the same initial weights, ready to train."""
+
+    net: object
+    twin: object
+    links: tuple
+    dtype: str
+
+
+def build_pair(make_net, make_twin, dtype, seed=0):
+    """The scratch net initialised the book's way (seeded), cast to ``dtype``; the twin
+    gets the same weights.  ``make_net(rng=..., params=...)`` as the scratch models."""
+    init = make_net(rng=np.random.default_rng(seed)).params
+    net = make_net(params={k: v.astype(NP_DTYPE[dtype]) for k, v in init.items()})
+    twin = make_twin().to(TORCH_DTYPE[dtype])
+    links, _ = book_links(twin)
+    load_into_torch(twin, net.params, links)
+    return Setup(net, twin, links, dtype)
+
+
+# The networks trained side by side (scratch factory, twin factory, input flattened?).
+MODELS = {
+    "MLP 784-100-100-10": (
+        lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, **kw),
+        lambda: TM.with_book_loss(TM.MultiLayerNet(784, (100, 100), 10)), True),
+    "SimpleConvNet": (
+        lambda **kw: SM.SimpleConvNet(**kw),
+        lambda: TM.with_book_loss(TM.SimpleConvNet()), False),
+}
+
+
+def train_model(model, optimizer, dtype, x, t, steps, batch_size=100, seed=0, **kw):
+    """Train ``model`` with ``optimizer`` on both sides: (curve, twin's final weights, Setup)."""
+    make_net, make_twin, _ = MODELS[model]
+    setup = build_pair(make_net, make_twin, dtype, seed)
+    make_scratch_opt, make_torch_opt = OPTIMIZERS[optimizer]
+    torch_opt = make_torch_opt(twin_parameters(setup.twin, setup.links))
+    batches = BatchSampler(len(x), batch_size, seed).batches(steps)
+    curve, final = train_side_by_side(setup.net, setup.twin, make_scratch_opt(), torch_opt,
+                                      x, t, batches, setup.links, dtype, **kw)
+    return curve, final, setup

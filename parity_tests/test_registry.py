@@ -5,10 +5,12 @@ import pytest
 from parity.registry import entry_id, load_all
 from parity_tests.conftest import assert_entry_passes
 
-CASES = [(e, d) for e in load_all() for d in e.dtypes]
+CASES = [pytest.param(e, d, id=entry_id(e, d),
+                      marks=[pytest.mark.slow] if getattr(e, "slow", False) else [])
+         for e in load_all() for d in e.dtypes]
 
 
-@pytest.mark.parametrize("entry,dtype", CASES, ids=[entry_id(e, d) for e, d in CASES])
+@pytest.mark.parametrize("entry,dtype", CASES)
 def test_entry(entry, dtype):
     assert_entry_passes(entry, dtype)
 

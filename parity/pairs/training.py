@@ -1,0 +1,65 @@
+"""Training-run parity on MNIST: 200 steps, same batches, same initial weights.
+
+The MLP runs are part of ``make parity``; the SimpleConvNet runs take ~1.5 min
+and are marked slow (``make test-slow``, ``python -m parity --slow``).
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+import scratch.mnist
+from parity.compare import compare
+from parity.registry import Skipped, register
+from parity.tolerances import tolerance_for
+from parity.training import MODELS, train_model
+
+STEPS = 200
+
+
+def load_train_set(flatten, dtype):
+    try:
+        (x, t), _ = scratch.mnist.load_mnist(flatten=flatten, dtype=np.dtype(dtype))
+    except scratch.mnist.MnistNotFoundError as err:
+        raise Skipped(str(err).splitlines()[0]) from None
+    return x, t
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    model: str
+    optimizer: str
+    steps: int = STEPS
+    slow: bool = False
+    dtypes: tuple = ("float64", "float32")
+
+    @property
+    def component(self):
+        return f"training: {self.model}"
+
+    @property
+    def convention(self):
+        return f"{self.optimizer}, {self.steps} steps, batch 100"
+
+    def run(self, dtype):
+        x, t = load_train_set(MODELS[self.model][2], dtype)
+        curve, final, setup = train_model(self.model, self.optimizer, dtype, x, t, self.steps)
+        tol = tolerance_for(f"training-{dtype}")
+        drift = curve.index[curve.rel_gap > 1e-6]
+        note = (f"loss {curve.loss_torch.iloc[0]:.3f} -> {curve.loss_torch.iloc[-1]:.3f}; "
+                + (f"first step with relative loss gap > 1e-6: {int(curve.step[drift[0]])}"
+                   if len(drift) else "relative loss gap <= 1e-6 at every step"))
+        label = dict(component=self.component, convention=self.convention, dtype=dtype,
+                     sample="MNIST train, seeded batches", oracle="torch")
+        checks = [compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(), tol,
+                          quantity="loss at every step", **label)]
+        checks[0].note = note
+        weights = dataclasses.replace(tol, normwise=True)
+        checks += [compare(setup.net.params[k], v, weights, quantity=f"final {k}", **label)
+                   for k, v in final.items()]
+        return checks
+
+
+register(*(TrainingRun(model, optimizer, slow=model != "MLP 784-100-100-10")
+           for model in MODELS for optimizer in ("SGD", "Adam")))

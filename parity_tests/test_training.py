@@ -1,0 +1,48 @@
+"""Training-run parity: the shared sampler, and whole runs on synthetic data (no MNIST needed)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from parity.compare import compare
+from parity.tolerances import tolerance_for
+from parity.training import OPTIMIZERS, BatchSampler, train_model
+
+
+def test_sampler_shuffles_without_replacement_and_is_seeded():
+    s = BatchSampler(n=103, batch_size=10, seed=3)
+    epoch = s.epoch(0)
+    assert epoch.shape == (10, 10) and len(np.unique(epoch)) == 100  # no repeats
+    assert not np.array_equal(epoch, s.epoch(1))  # a new order every epoch
+    np.testing.assert_array_equal(epoch, BatchSampler(103, 10, seed=3).epoch(0))
+    batches = s.batches(25)  # runs across epochs
+    assert len(batches) == 25 and np.array_equal(batches[10], s.epoch(1)[0])
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(0)
+    return rng.random((400, 784)), rng.integers(0, 10, 400)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_mlp_runs_agree_in_float64(synthetic, optimizer):
+    x, t = synthetic
+    curve, final, setup = train_model("MLP 784-100-100-10", optimizer, "float64", x, t, 30)
+    tol = tolerance_for("training-float64")
+    assert compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(), tol).passed
+    assert curve.loss_torch.iloc[-1] < curve.loss_torch.iloc[0]  # it actually trained
+    weights = dataclasses.replace(tol, normwise=True)
+    assert all(compare(setup.net.params[k], v, weights).passed for k, v in final.items())
+
+
+def test_a_twin_with_another_learning_rate_is_caught(synthetic, monkeypatch):
+    x, t = synthetic
+    scratch_opt, torch_opt = OPTIMIZERS["SGD"]
+    monkeypatch.setitem(OPTIMIZERS, "SGD", (scratch_opt, lambda ps: torch_opt(ps) and
+                                            __import__("torch").optim.SGD(ps, lr=0.1001)))
+    curve, _, _ = train_model("MLP 784-100-100-10", "SGD", "float64", x, t, 10)
+    check = compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(),
+                    tolerance_for("training-float64"))
+    assert not check.passed and check.worst_index != "(0,)"  # step 1 agrees, then it drifts
