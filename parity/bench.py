@@ -173,4 +173,4 @@ def build(workload, devices=("cpu",)):
         flops["forward"] = workload.flops(params, ours)
         flops["backward"] = 2 * flops["forward"]
     return Bench(workload.name, "component", sides, flops, agreement=agreement,
-                 shape=" ".join(str(tuple(x.shape)) for x in inputs))
+                 shape=" ".join("x".join(map(str, x.shape)) for x in inputs))

@@ -81,5 +81,7 @@ def parity(ctx):
                       caption="Per component, convention, dtype and oracle")],
         figures=[Figure("parity_errors", error_plot(df),
                         "Worst relative error of the checks that must agree, log scale; "
-                        "lines: the rtol of each tolerance")],
+                        "lines: the rtol of each tolerance.  A float32 bar past its rtol can "
+                        f"still pass: near zero its atol ({TOLERANCES['float32'].atol:g}) "
+                        "governs.")],
         notes=notes, problems=failures[:50])
