@@ -13,8 +13,9 @@ Adding a component is one row in ``WORKLOADS``, e.g. (once the layer exists)::
 
 ``params=None`` uses the pair's own ``init_params``; give shapes when the
 parity-sized ones are too small to time.  Models hook in through
-``MODEL_BENCHES`` (functions ``devices -> Bench`` with phases "train step"
-and "inference 10k" and a ``targets`` entry for the scratch/torch ratio).
+``MODEL_BENCHES``: functions ``devices -> Bench``, most simply
+``model_bench("MLP", {"scratch": {"train step": f, "inference 10k": g},
+"torch": {...}})``, which takes the scratch/torch target from ``TARGETS``.
 """
 
 from collections.abc import Callable
@@ -104,6 +105,12 @@ class Bench:
     targets: dict = field(default_factory=dict)  # phase -> largest acceptable scratch/torch
     agreement: object = None  # Check: forward outputs of the two sides at this size
     shape: str = ""
+
+
+def model_bench(name, sides):
+    """A model's Bench: ``sides`` maps side -> {"train step": fn, "inference 10k": fn}."""
+    targets = {"train step": TARGETS[name]} if name in TARGETS else {}
+    return Bench(name, "model", sides, targets=targets)
 
 
 def _scratch_side(pair, workload, params, inputs):

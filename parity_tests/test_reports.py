@@ -147,13 +147,14 @@ def test_a_missed_speed_target_is_red_and_a_met_one_green():
     assert "row2_col2 {" not in html
 
 
-def test_model_benches_get_rows_with_their_target(tmp_path):
-    """The hook for models: any Bench with a target per phase becomes a row."""
+def test_model_benches_get_rows_with_their_target(tmp_path, monkeypatch):
+    """The hook for models: an entry of MODEL_BENCHES becomes a row with its target."""
     x = np.ones((50, 50), dtype=np.float32)
-    model = bench.Bench("MLP", "model", {"scratch": {"train step": lambda: x @ x},
-                                         "torch": {"train step": lambda: x + x}},
-                        targets={"train step": 1.0})
-    df = speed_report.time_benches([model], {}, tiny_context(tmp_path))
+    monkeypatch.setattr(bench, "MODEL_BENCHES", [lambda devices: bench.model_bench(
+        "MLP", {"scratch": {"train step": lambda: x @ x}, "torch": {"train step": lambda: x + x}})])
+    ctx = tiny_context(tmp_path, select="MLP")
+    (model,) = speed_report.benches(ctx)
+    df = speed_report.time_benches([model], {}, ctx)
     row = df.iloc[0]
     assert (row["component"], row["kind"], row["target"]) == ("MLP", "model", 1.0)
     assert row["ratio low"] <= row["scratch/torch"] <= row["ratio high"]

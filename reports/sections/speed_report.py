@@ -3,12 +3,13 @@
 Each side runs inside ``threadpool_limits(ctx.threads)`` and a
 ``torch.utils.benchmark.Timer`` with the same ``num_threads``, so NumPy's BLAS
 and torch use the same thread count.  A measurement is a warm-up, then
-``ctx.timing_blocks`` blocks of ~``ctx.block_s`` each (time per call per block);
-times are the median and IQR over all blocks.  Between blocks of different libraries we sleep
-``ctx.pause_s`` (OpenBLAS threads spin ~0.1 s after a call and slow the next
-library down).  ``ctx.rounds`` rounds each time scratch then torch; the
-scratch/torch ratio is the median of the per-round ratios, with their range:
-two runs of the same command should fall inside it.
+``ctx.timing_blocks`` blocks of ~``ctx.block_s`` (time per call in each);
+ms columns are the median and IQR over all blocks of all rounds.  Each of
+``ctx.rounds`` rounds times every job with NumPy, sleeps ``ctx.pause_s``
+(OpenBLAS threads spin ~0.1 s after a call and slow the next library down),
+then every job with torch.  scratch/torch is the median of the per-round
+ratios, low/high their range: a second run of the same command should land
+inside it.
 """
 
 import os
@@ -35,7 +36,6 @@ PEAK_N = 1024  # matmul peak: float32 (N, N) @ (N, N)
 def measure(fn, ctx):
     """Seconds per call of ``fn``, one per timed block (after a warm-up)."""
     with threadpoolctl.threadpool_limits(limits=ctx.threads):
-        time.sleep(ctx.pause_s)
         timer = Timer("fn()", globals={"fn": fn}, num_threads=ctx.threads)
         timer.timeit(2)  # warm-up: caches, allocator, lazy init
         once = timer.timeit(3).median
@@ -63,7 +63,18 @@ def matmul_peaks(ctx):
     c = np.empty_like(a)
     gemms = {"scratch": lambda: np.matmul(a, b, out=c)}
     gemms |= {"torch" if d == "cpu" else "torch cuda": torch_gemm(a, b, d) for d in devices()}
-    return {side: 2.0 * PEAK_N**3 / min(measure(fn, ctx)) / 1e9 for side, fn in gemms.items()}
+    peaks = {}
+    for side, fn in gemms.items():
+        time.sleep(ctx.pause_s)
+        peaks[side] = 2.0 * PEAK_N**3 / min(measure(fn, ctx)) / 1e9
+    return peaks
+
+
+def load_line(when):
+    """Other processes on the machine skew timings: say how busy it was."""
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    busy = " -- more runnable processes than cores: timings contended" if load > cores else ""
+    return f"load average (1 min) {when}: {load:.2f} on {cores} cores{busy}"
 
 
 def environment(ctx):
@@ -95,32 +106,42 @@ def environment(ctx):
 
 def benches(ctx):
     """Component benches from parity.bench, then model benches (when models exist)."""
-    out = [bench.build(w, devices()) for w in bench.WORKLOADS if ctx.selected(w.name)]
-    return out + [b for make in bench.MODEL_BENCHES if ctx.selected((b := make(devices())).name)]
+    components = [bench.build(w, devices()) for w in bench.WORKLOADS if ctx.selected(w.name)]
+    models = [make(devices()) for make in bench.MODEL_BENCHES]
+    return components + [m for m in models if ctx.selected(m.name)]
 
 
 def time_benches(items, peaks, ctx):
-    """One row per bench and phase.  Each round times every side once (scratch, then
-    torch): slow drifts of the machine hit both sides of a round alike, and the
-    per-round ratios give the ratio's spread."""
-    jobs = [(b, phase, r) for b in items for phase in b.sides["scratch"]
-            for r in range(ctx.rounds)]
+    """One row per bench and phase.  Each round times every job on the scratch side,
+    pauses, then every job on each torch side: libraries switch only there, and the
+    per-round ratios (scratch and torch timed seconds apart) give the ratio's spread."""
+    jobs = [(b, phase) for b in items for phase in b.sides["scratch"]]
+    sides = list(dict.fromkeys(side for b in items for side in b.sides))
     blocks = {}  # (bench, phase, side) -> seconds per call, all blocks of all rounds
     ratios = {}  # (bench, phase) -> per-round scratch/torch
-    for b, phase, _ in tqdm(jobs, desc="speed", disable=not ctx.progress):
+    progress = tqdm(total=ctx.rounds * len(jobs) * len(sides), desc="speed",
+                    disable=not ctx.progress)
+    for _ in range(ctx.rounds):
         medians = {}
-        for side, phases in b.sides.items():
-            times = measure(phases[phase], ctx)
-            blocks.setdefault((b.name, phase, side), []).extend(times)
-            medians[side] = np.median(times)
-        ratios.setdefault((b.name, phase), []).append(medians["scratch"] / medians["torch"])
+        for side in sides:
+            time.sleep(ctx.pause_s)
+            for b, phase in jobs:
+                times = measure(b.sides[side][phase], ctx)
+                blocks.setdefault((b.name, phase, side), []).extend(times)
+                medians[b.name, phase, side] = np.median(times)
+                progress.update()
+        for b, phase in jobs:
+            ratios.setdefault((b.name, phase), []).append(
+                medians[b.name, phase, "scratch"] / medians[b.name, phase, "torch"])
+    progress.close()
     rows = []
     for b in items:
         for phase in b.sides["scratch"]:
             row = {"component": b.name, "kind": b.kind, "phase": phase, "input": b.shape}
             for side in b.sides:
                 q25, median, q75 = np.percentile(blocks[b.name, phase, side], [25, 50, 75])
-                row |= {f"{side} ms": median * 1e3, f"{side} IQR ms": (q75 - q25) * 1e3}
+                row |= {f"{side} ms": median * 1e3, f"{side} IQR ms": (q75 - q25) * 1e3,
+                        f"{side} best ms": min(blocks[b.name, phase, side]) * 1e3}
                 if phase in b.flops:
                     row[f"{side} GFLOP/s"] = b.flops[phase] / median / 1e9
                     row[f"{side} % of matmul peak"] = 100 * row[f"{side} GFLOP/s"] / peaks[side]
@@ -172,16 +193,18 @@ def speed(ctx):
     items = benches(ctx)
     if not items:
         return None
+    load_before = load_line("before timing")
     peaks = matmul_peaks(ctx)
     df = time_benches(items, peaks, ctx)
     missing = sorted({f"{e.component} [{e.convention}]" for e in load_all()
                       if isinstance(e, LayerPair)} - {w.name for w in bench.WORKLOADS})
-    notes = environment(ctx) + [
+    notes = environment(ctx) + [load_before, load_line("after timing"),
         f"matmul peak (float32 GEMM {PEAK_N}^3, best block of this run): "
         + ", ".join(f"{side} {p:.0f} GFLOP/s" for side, p in peaks.items()),
-        f"timing: {ctx.rounds} rounds x {ctx.timing_blocks} blocks of ~{ctx.block_s * 1e3:.0f}"
-        f" ms per side, {ctx.pause_s} s pause before each side; ms = median (IQR) over all "
-        f"blocks; scratch/torch = median of the per-round ratios, low/high = their range.",
+        f"timing: {ctx.rounds} rounds, each timing every job on one side, then ({ctx.pause_s} s"
+        f" pause) the other; {ctx.timing_blocks} blocks of ~{ctx.block_s * 1e3:.0f} ms per job "
+        f"and side; ms = median (IQR) over all blocks; scratch/torch = median of the "
+        f"per-round ratios, low/high = their range.",
         "Backward GFLOP/s count dx and dW (2x the forward's multiply-adds).",
     ]
     if missing:
