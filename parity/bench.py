@@ -107,6 +107,11 @@ class Bench:
     shape: str = ""
 
 
+def side_name(device):
+    """"torch" on the CPU, "torch cuda" (or "torch <device>") elsewhere."""
+    return "torch" if device == "cpu" else f"torch {device}"
+
+
 def model_bench(name, sides):
     """A model's Bench: ``sides`` maps side -> {"train step": fn, "inference 10k": fn}."""
     targets = {"train step": TARGETS[name]} if name in TARGETS else {}
@@ -168,8 +173,7 @@ def build(workload, devices=("cpu",)):
     inputs = [cast(x, DTYPE) for x in workload.inputs(rng)]
     sides = {"scratch": _scratch_side(pair, workload, params, inputs)}
     for device in devices:
-        name = "torch" if device == "cpu" else f"torch {torch.device(device).type}"
-        sides[name] = _torch_side(pair, workload, params, inputs, device)
+        sides[side_name(device)] = _torch_side(pair, workload, params, inputs, device)
     ours = np.asarray(sides["scratch"]["forward"]())
     theirs = sides["torch"]["forward"]().detach().cpu().numpy()
     agreement = compare(ours, theirs, tolerance_for(DTYPE), component=workload.component,

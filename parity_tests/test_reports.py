@@ -160,6 +160,17 @@ def test_model_benches_get_rows_with_their_target(tmp_path, monkeypatch):
     assert row["ratio low"] <= row["scratch/torch"] <= row["ratio high"]
 
 
+def test_a_second_torch_device_gets_its_own_columns(tmp_path, monkeypatch):
+    """The torch-on-GPU path without a GPU: a second CPU device stands in for cuda."""
+    monkeypatch.setattr(speed_report, "devices", lambda: ("cpu", "cpu:0"))
+    monkeypatch.setattr(speed_report, "PEAK_N", 64)
+    result = speed_report.speed(tiny_context(tmp_path, select="Affine"))
+    view = result.tables[0].view
+    assert {"torch cpu:0 ms", "torch cpu:0 IQR ms", "torch cpu:0 GFLOP/s",
+            "torch cpu:0 % of matmul peak"} <= set(view.columns)
+    assert "torch cpu:0" in " ".join(result.notes)  # its matmul peak
+
+
 # ---- the bench table ----
 @pytest.mark.parametrize("workload", bench.WORKLOADS, ids=lambda w: w.name)
 def test_every_workload_builds_both_sides_and_they_agree(workload):

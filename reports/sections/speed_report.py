@@ -51,7 +51,7 @@ def torch_gemm(a, b, device):
     """A zero-argument float32 GEMM on ``device`` (synchronised on a GPU)."""
     ta, tb = torch.from_numpy(a).to(device), torch.from_numpy(b).to(device)
     tc = torch.empty_like(ta)
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     return lambda: (torch.mm(ta, tb, out=tc), sync())
 
 
@@ -62,7 +62,7 @@ def matmul_peaks(ctx):
     a, b = (rng.standard_normal((PEAK_N, PEAK_N)).astype(np.float32) for _ in range(2))
     c = np.empty_like(a)
     gemms = {"scratch": lambda: np.matmul(a, b, out=c)}
-    gemms |= {"torch" if d == "cpu" else "torch cuda": torch_gemm(a, b, d) for d in devices()}
+    gemms |= {bench.side_name(d): torch_gemm(a, b, d) for d in devices()}
     peaks = {}
     for side, fn in gemms.items():
         time.sleep(ctx.pause_s)
