@@ -79,8 +79,6 @@ def load_line(when):
 
 def environment(ctx):
     """The header: which machine, libraries, kernels and thread counts ran."""
-    import numpy  # noqa: F401  (so threadpool_info sees its BLAS)
-
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -125,7 +123,7 @@ def time_benches(items, peaks, ctx):
         medians = {}
         for side in sides:
             time.sleep(ctx.pause_s)
-            for b, phase in jobs:
+            for b, phase in (j for j in jobs if side in j[0].sides):
                 times = measure(b.sides[side][phase], ctx)
                 blocks.setdefault((b.name, phase, side), []).extend(times)
                 medians[b.name, phase, side] = np.median(times)
@@ -180,7 +178,7 @@ def ratio_plot(df):
     ax.barh(y, df["scratch/torch"], xerr=np.clip(err, 0, None), color=colours, capsize=2)
     ax.axvline(1.0, color="k", lw=1, ls="--", label="as fast as torch")
     ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="scratch time / torch time "
-           "(median; whiskers: quartile range)", title="Speed: NumPy (scratch) vs torch, "
+           "(median of rounds; whiskers: range over rounds)", title="Speed: NumPy (scratch) vs torch, "
            "float32, same threads")
     ax.invert_yaxis()
     ax.legend(fontsize=7)
