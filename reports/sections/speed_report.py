@@ -177,9 +177,9 @@ def ratio_plot(df):
     colours = [RED if target_colour(r) == RED else "tab:blue" for _, r in df.iterrows()]
     ax.barh(y, df["scratch/torch"], xerr=np.clip(err, 0, None), color=colours, capsize=2)
     ax.axvline(1.0, color="k", lw=1, ls="--", label="as fast as torch")
-    ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="scratch time / torch time "
-           "(median of rounds; whiskers: range over rounds)", title="Speed: NumPy (scratch) vs torch, "
-           "float32, same threads")
+    ax.set(xscale="log", yticks=y, yticklabels=labels,
+           xlabel="scratch time / torch time (median of rounds; whiskers: range over rounds)",
+           title="Speed: NumPy (scratch) vs torch, float32, same threads")
     ax.invert_yaxis()
     ax.legend(fontsize=7)
     return fig
