@@ -56,7 +56,7 @@ def test_quick_report_writes_every_file(report):
     for s in load_sections():
         if s.name in ("parity", "speed"):
             assert s.title in page
-    assert page.count("data:image/png;base64,") == 2
+    assert page.count("data:image/png;base64,") == 2 and "commit " in page
 
 
 def test_reports_do_not_import_either_side_directly():

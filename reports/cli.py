@@ -9,6 +9,7 @@ Exit status 0 when every section ran (failures they report are shown in red),
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -45,6 +46,18 @@ def context(args):
                    rounds=rounds, timing_blocks=blocks, block_s=block_s)
 
 
+def commit():
+    """The checked-out commit (with "+changes" when the tree is dirty), or "unknown"."""
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                              cwd=Path(__file__).parent).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        return (head + ("+changes" if git("status", "--porcelain") else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def run_report(ctx, sections):
     """Run ``sections``, write their files and index.html; returns the number that crashed."""
     started = time.perf_counter()
@@ -63,7 +76,7 @@ def run_report(ctx, sections):
         print(f"{s.name}: {state} ({time.perf_counter() - t0:.1f} s)", flush=True)
     header = [f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} in "
               f"{time.perf_counter() - started:.0f} s, {'full' if ctx.full else 'quick'} mode"
-              + (f", subset -k {ctx.select!r}" if ctx.select else "")]
+              + (f", subset -k {ctx.select!r}" if ctx.select else "") + f", commit {commit()}"]
     write_atomic(ctx.out / "index.html", index_html(header, ran))
     print(f"-> {ctx.out / 'index.html'}")
     return sum(1 for *_, error in ran if error)
