@@ -69,14 +69,16 @@ def summarize(df):
     return summary.reset_index()
 
 
-def write_atomic(path, text):
-    """Write via a temporary file and rename: a crash leaves the old file intact."""
+def write_atomic(path, data):
+    """Write ``data`` (str, or bytes such as a PNG) via a temporary file and rename:
+    a crash or Ctrl-C leaves the old file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are for reading
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

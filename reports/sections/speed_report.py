@@ -1,0 +1,226 @@
+"""Speed: forward and backward of every benchmarked component on both sides.
+
+Each side runs inside ``threadpool_limits(ctx.threads)`` and a
+``torch.utils.benchmark.Timer`` with the same ``num_threads``, so NumPy's BLAS
+and torch use the same thread count.  A measurement is a warm-up, then
+``ctx.timing_blocks`` blocks of ~``ctx.block_s`` (time per call in each);
+ms columns are the median and IQR over all blocks of all rounds.  Each of
+``ctx.rounds`` rounds times every job with NumPy, sleeps ``ctx.pause_s``
+(OpenBLAS threads spin ~0.1 s after a call and slow the next library down),
+then every job with torch.  scratch/torch is the median of the per-round
+ratios, low/high their range: a second run of the same command should land
+inside it.
+"""
+
+import os
+import platform
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import threadpoolctl
+import torch
+from torch.utils.benchmark import Timer
+from tqdm import tqdm
+
+from parity import bench
+from parity.layer_pair import LayerPair
+from parity.registry import load_all
+from reports.render import GREEN, RED, highlight
+from reports.section import Figure, Result, Table, section
+
+PEAK_N = 1024  # matmul peak: float32 (N, N) @ (N, N)
+
+
+def measure(fn, ctx):
+    """Seconds per call of ``fn``, one per timed block (after a warm-up)."""
+    with threadpoolctl.threadpool_limits(limits=ctx.threads):
+        timer = Timer("fn()", globals={"fn": fn}, num_threads=ctx.threads)
+        timer.timeit(2)  # warm-up: caches, allocator, lazy init
+        once = timer.timeit(3).median
+        number = max(1, round(ctx.block_s / max(once, 1e-9)))
+        return [timer.timeit(number).median for _ in range(ctx.timing_blocks)]
+
+
+def devices():
+    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+def torch_gemm(a, b, device):
+    """A zero-argument float32 GEMM on ``device`` (synchronised on a GPU)."""
+    ta, tb = torch.from_numpy(a).to(device), torch.from_numpy(b).to(device)
+    tc = torch.empty_like(ta)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    return lambda: (torch.mm(ta, tb, out=tc), sync())
+
+
+def matmul_peaks(ctx):
+    """GFLOP/s of one float32 GEMM per side, measured in this run: the reference peak
+    (best block, as a peak is an upper bound; the machine's load only lowers it)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((PEAK_N, PEAK_N)).astype(np.float32) for _ in range(2))
+    c = np.empty_like(a)
+    gemms = {"scratch": lambda: np.matmul(a, b, out=c)}
+    gemms |= {bench.side_name(d): torch_gemm(a, b, d) for d in devices()}
+    peaks = {}
+    for side, fn in gemms.items():
+        time.sleep(ctx.pause_s)
+        peaks[side] = 2.0 * PEAK_N**3 / min(measure(fn, ctx)) / 1e9
+    return peaks
+
+
+def load_line(when):
+    """Other processes on the machine skew timings: say how busy it was."""
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    busy = " -- more runnable processes than cores: timings contended" if load > cores else ""
+    return f"load average (1 min) {when}: {load:.2f} on {cores} cores{busy}"
+
+
+def environment(ctx):
+    """The header: which machine, libraries, kernels and thread counts ran."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    lines = [f"CPU: {cpu}, {os.cpu_count()} logical cores; timing threads: {ctx.threads} "
+             f"(NumPy BLAS and torch)",
+             f"NumPy {np.__version__}; torch {torch.__version__} (intra-op threads "
+             f"{torch.get_num_threads()}, MKL {torch.backends.mkl.is_available()}, "
+             f"oneDNN {torch.backends.mkldnn.is_available()})"]
+    for pool in threadpoolctl.threadpool_info():
+        lines.append(f"threadpool: {pool['internal_api']} {pool.get('version') or ''} "
+                     f"kernel={pool.get('architecture', '-')} threads={pool['num_threads']} "
+                     f"({os.path.basename(pool['filepath'])})")
+    lines.append(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    if torch.cuda.is_available():
+        lines.append(f"CUDA device: {torch.cuda.get_device_name(0)} (torch cuda column added)")
+    else:
+        lines.append("CUDA: torch sees no GPU (no torch-on-GPU column)")
+    return lines
+
+
+def benches(ctx):
+    """Component benches from parity.bench, then model benches (when models exist)."""
+    components = [bench.build(w, devices()) for w in bench.WORKLOADS if ctx.selected(w.name)]
+    models = [make(devices()) for make in bench.MODEL_BENCHES]
+    return components + [m for m in models if ctx.selected(m.name)]
+
+
+def time_benches(items, peaks, ctx):
+    """One row per bench and phase.  Each round times every job on the scratch side,
+    pauses, then every job on each torch side: libraries switch only there, and the
+    per-round ratios (scratch and torch timed seconds apart) give the ratio's spread."""
+    jobs = [(b, phase) for b in items for phase in b.sides["scratch"]]
+    sides = list(dict.fromkeys(side for b in items for side in b.sides))
+    blocks = {}  # (bench, phase, side) -> seconds per call, all blocks of all rounds
+    ratios = {}  # (bench, phase) -> per-round scratch/torch
+    progress = tqdm(total=ctx.rounds * len(jobs) * len(sides), desc="speed",
+                    disable=not ctx.progress)
+    for _ in range(ctx.rounds):
+        medians = {}
+        for side in sides:
+            time.sleep(ctx.pause_s)
+            for b, phase in (j for j in jobs if side in j[0].sides):
+                times = measure(b.sides[side][phase], ctx)
+                blocks.setdefault((b.name, phase, side), []).extend(times)
+                medians[b.name, phase, side] = np.median(times)
+                progress.update()
+        for b, phase in jobs:
+            ratios.setdefault((b.name, phase), []).append(
+                medians[b.name, phase, "scratch"] / medians[b.name, phase, "torch"])
+    progress.close()
+    rows = []
+    for b in items:
+        for phase in b.sides["scratch"]:
+            row = {"component": b.name, "kind": b.kind, "phase": phase, "input": b.shape}
+            for side in b.sides:
+                q25, median, q75 = np.percentile(blocks[b.name, phase, side], [25, 50, 75])
+                row |= {f"{side} ms": median * 1e3, f"{side} IQR ms": (q75 - q25) * 1e3,
+                        f"{side} best ms": min(blocks[b.name, phase, side]) * 1e3}
+                if phase in b.flops:
+                    row[f"{side} GFLOP/s"] = b.flops[phase] / median / 1e9
+                    row[f"{side} % of matmul peak"] = 100 * row[f"{side} GFLOP/s"] / peaks[side]
+            r = ratios[b.name, phase]
+            row |= {"scratch/torch": float(np.median(r)), "ratio low": min(r),
+                    "ratio high": max(r), "target": b.targets.get(phase, np.nan),
+                    "outputs agree": "" if b.agreement is None else b.agreement.verdict}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def target_colour(row):
+    """Red when the ratio misses its target (never hidden), green when it meets it."""
+    if np.isnan(row["target"]):
+        return None
+    return RED if row["scratch/torch"] > row["target"] else GREEN
+
+
+def view(df):
+    """The table people read: medians with IQR, ratio with its range, target, GFLOP/s."""
+    sides = [c[: -len(" IQR ms")] for c in df.columns if c.endswith(" IQR ms")]
+    cols = ["component", "phase", "input"]
+    for side in sides:
+        cols += [f"{side} ms", f"{side} IQR ms"]
+    cols += ["scratch/torch", "ratio low", "ratio high", "target"]
+    cols += [c for c in df.columns if "GFLOP/s" in c or "peak" in c] + ["outputs agree"]
+    return df[[c for c in cols if c in df.columns]]
+
+
+def ratio_plot(df):
+    labels = df["component"] + " " + df["phase"]
+    y = np.arange(len(df))
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(df) + 1.5))
+    err = [df["scratch/torch"] - df["ratio low"], df["ratio high"] - df["scratch/torch"]]
+    colours = [RED if target_colour(r) == RED else "tab:blue" for _, r in df.iterrows()]
+    ax.barh(y, df["scratch/torch"], xerr=np.clip(err, 0, None), color=colours, capsize=2)
+    ax.axvline(1.0, color="k", lw=1, ls="--", label="as fast as torch")
+    ax.set(xscale="log", yticks=y, yticklabels=labels,
+           xlabel="scratch time / torch time (median of rounds; whiskers: range over rounds)",
+           title="Speed: NumPy (scratch) vs torch, float32, same threads")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7)
+    return fig
+
+
+@section("speed", "Speed: scratch (NumPy) vs torch, same thread count", order=30)
+def speed(ctx):
+    load_all()
+    items = benches(ctx)
+    if not items:
+        return None
+    load_before = load_line("before timing")
+    peaks = matmul_peaks(ctx)
+    df = time_benches(items, peaks, ctx)
+    missing = sorted({f"{e.component} [{e.convention}]" for e in load_all()
+                      if isinstance(e, LayerPair)} - {w.name for w in bench.WORKLOADS})
+    notes = environment(ctx) + [load_before, load_line("after timing"),
+        f"matmul peak (float32 GEMM {PEAK_N}^3, best block of this run): "
+        + ", ".join(f"{side} {p:.0f} GFLOP/s" for side, p in peaks.items()),
+        f"timing: {ctx.rounds} rounds, each timing every job on one side, then ({ctx.pause_s} s"
+        f" pause) the other; {ctx.timing_blocks} blocks of ~{ctx.block_s * 1e3:.0f} ms per job "
+        f"and side; ms = median (IQR) over all blocks; scratch/torch = median of the "
+        f"per-round ratios, low/high = their range.",
+        "Backward GFLOP/s count dx and dW (2x the forward's multiply-adds).",
+    ]
+    if missing:
+        notes.append("registry components without a benchmark workload (add a row to "
+                     "parity.bench.WORKLOADS): " + ", ".join(missing))
+    if not bench.MODEL_BENCHES:
+        targets = ", ".join(f"{m} <= {t}" for m, t in bench.TARGETS.items())
+        notes.append(f"models: none yet -- training-step and 10k-image inference rows (targets "
+                     f"{targets}) appear once parity.bench.MODEL_BENCHES has entries.")
+    problems = [f"{r['component']} {r['phase']}: scratch/torch {r['scratch/torch']:.2f} "
+                f"misses its target {r['target']}" for _, r in df.iterrows()
+                if target_colour(r) == RED]
+    problems += [f"{r['component']}: forward outputs differ at benchmark size"
+                 for _, r in df.iterrows() if r["outputs agree"] not in ("", "match")]
+    return Result(
+        tables=[Table("speed", view(df), data=df,
+                      style=highlight(target_colour, ["scratch/torch", "target"]),
+                      caption="Median ms per call, float32, batch 100")],
+        figures=[Figure("speed_ratio", ratio_plot(df),
+                        "scratch/torch time ratio per component and phase (log scale)")],
+        notes=notes, problems=problems)
