@@ -111,3 +111,14 @@ def scratch_attr(obj, path):
         layers = getattr(obj, "layers", None)
         obj = layers[part] if isinstance(layers, dict) and part in layers else getattr(obj, part)
     return obj
+
+
+def load_into_scratch(net, arrays, params=(), state=()):
+    """Copy book-layout ``arrays`` into a scratch network: parameters in place (its layers
+    hold the same arrays), state (e.g. "BatchNorm1.running_mean") onto the owning layer."""
+    for link in params:
+        net.params[link.scratch][...] = arrays[link.scratch]
+    for link in state:
+        *path, attr = link.scratch.split(".")
+        setattr(scratch_attr(net, ".".join(path)) if path else net, attr,
+                np.array(arrays[link.scratch]))
