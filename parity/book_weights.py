@@ -9,6 +9,7 @@ image.  Prints the table and writes ``reports/out/book_weights.csv``
 """
 
 import argparse
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import scratch.models as S
 import torch_ref.layers as TL
 import torch_ref.models as T
 from parity.compare import compare
+from parity.inputs import TORCH_DTYPE
 from parity.registry import Skipped
 from parity.runner import OUT_DIR, write_atomic
 from parity.tolerances import tolerance_for
@@ -74,8 +76,16 @@ def predict_in_batches(predict, x, batch=100):  # small: im2col buffers stay in 
 
 
 def evaluate(spec, folder=None, mnist_root=None):
-    """Logits of both sides on the test set: (scratch, torch, labels, dtype)."""
+    """Logits of both sides on the test set: (scratch, torch, labels, dtype).
+
+    Cached per (network, weights folder, data root): tests, ``make parity`` and the
+    report ask for the same 10,000 predictions, which take seconds for DeepConvNet."""
     path = weights_dir(folder) / spec.file
+    return _evaluate(spec, path, str(scratch.mnist.resolve_root(mnist_root)))
+
+
+@functools.cache
+def _evaluate(spec, path, mnist_root):
     if not path.is_file():
         raise Skipped(f"{path} not found (set {ENV_VAR})")
     try:
@@ -86,7 +96,7 @@ def evaluate(spec, folder=None, mnist_root=None):
     dtype = next(iter(params.values())).dtype
     x = x.astype(dtype)
     net = spec.scratch(params)
-    twin = spec.torch().to(torch.from_numpy(np.zeros(0, dtype)).dtype).eval()
+    twin = spec.torch().to(TORCH_DTYPE[str(dtype)]).eval()
     load_into_torch(twin, params, book_links(twin)[0])
     ours = predict_in_batches(lambda b: net.predict(b, train_flg=False), x)
     with torch.no_grad():
