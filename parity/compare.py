@@ -79,6 +79,20 @@ def compare(actual, expected, tol: Tolerance, *, expected_gap="", **labels):
         return Check(max_abs_err=np.nan, max_rel_err=np.nan, passed=False,
                      verdict=MISMATCH, detail=problem, **base)
 
+    if np.array_equal(actual, expected):  # fast path, e.g. 47 M identical MNIST pixels
+        max_abs, max_rel, within, worst, detail = 0.0, 0.0, True, "", "identical"
+    else:
+        max_abs, max_rel, within, worst, detail = _value_errors(actual, expected, tol)
+    if expected_gap:
+        verdict = EXPECTED_GAP if not within else GAP_VANISHED
+    else:
+        verdict = MATCH if within else MISMATCH
+    return Check(max_abs_err=max_abs, max_rel_err=max_rel, passed=verdict in PASSING,
+                 verdict=verdict, worst_index=worst, detail=detail, **base)
+
+
+def _value_errors(actual, expected, tol):
+    """(max abs err, max rel err, within tolerance?, worst index, worst values)."""
     a, b = actual.astype(np.float64), expected.astype(np.float64)
     same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal infinities count as equal
     abs_err = np.where(same, 0.0, np.abs(a - b))
@@ -98,10 +112,5 @@ def compare(actual, expected, tol: Tolerance, *, expected_gap="", **labels):
                        where=allowed > 0)
     worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.size else ()
     detail = f"got {a[worst]!r} expected {b[worst]!r}" if a.size else "empty"
-    if expected_gap:
-        verdict = EXPECTED_GAP if not within else GAP_VANISHED
-    else:
-        verdict = MATCH if within else MISMATCH
-    return Check(max_abs_err=float(abs_err.max(initial=0.0)), max_rel_err=float(max_rel),
-                 passed=verdict in PASSING, verdict=verdict,
-                 worst_index=str(tuple(int(i) for i in worst)), detail=detail, **base)
+    return (float(abs_err.max(initial=0.0)), float(max_rel), within,
+            str(tuple(int(i) for i in worst)), detail)

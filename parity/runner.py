@@ -39,16 +39,25 @@ def run_entries(entries=None, select=None, slow=False):
 
 
 @contextlib.contextmanager
-def single_threaded():
-    """One BLAS and one torch thread while parity runs: its arrays are tiny, and on a
-    shared 2-core machine extra threads only spin (measured: 3-14x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def threads(n):
+    """``n`` BLAS and ``n`` torch threads inside the block (both sides alike)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
     try:
-        with threadpool_limits(1):
+        with threadpool_limits(n):
             yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
+
+
+def single_threaded():
+    """Parity's arrays are tiny: on a shared 2-core machine extra threads only spin
+    (measured: 3-14x slower).  Entries with large arrays use ``all_threads``."""
+    return threads(1)
+
+
+def all_threads():
+    return threads(os.cpu_count() or 1)
 
 
 def to_frame(checks):
