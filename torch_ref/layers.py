@@ -56,8 +56,10 @@ class SoftmaxWithLoss(nn.Module):
             return exact
         dist = t if t.dim() == 2 else F.one_hot(t, x.shape[-1]).to(x.dtype)
         book = -(dist * torch.log(F.softmax(x, dim=-1) + self.eps)).sum() / x.shape[0]
-        # value of the book's loss, gradient of the exact one (straight-through)
-        return exact + (book - exact).detach()
+        # value of the book's loss, gradient of the exact one.  Written so that no large
+        # numbers cancel: exact - exact.detach() is exactly 0 in value whatever its size
+        # (exact + (book - exact).detach() returns 0.0 once exact reaches ~1e13).
+        return book.detach() + (exact - exact.detach())
 
 
 class MeanSquaredError(nn.Module):
