@@ -188,7 +188,8 @@ def train(config, x, t, steps, batch_size, settings, every=None, evaluate=None, 
 def array_gap(config, quantity, pairs):
     """A gap-table row for (scratch array, torch array) pairs: max |difference| over the
     entries finite on both sides, and how many are not."""
-    diffs = np.concatenate([np.abs(a - b).ravel() for a, b in pairs])
+    with np.errstate(invalid="ignore"):  # inf - inf: counted below, not warned about
+        diffs = np.concatenate([np.abs(a - b).ravel() for a, b in pairs])
     finite = np.isfinite(diffs)
     return {"config": config, "quantity": quantity, "points": diffs.size,
             "non-finite": int((~finite).sum()),
