@@ -12,15 +12,14 @@ report, ``FULL`` is the book's own length); ``hidden`` and the data sizes can
 shrink everything for tests.
 """
 
-import contextlib
 import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import threadpoolctl
 import torch
 
+import scratch.mnist
 import scratch.models as SM
 import scratch.optimizers as SO
 import torch_ref.layers as TL
@@ -28,6 +27,7 @@ import torch_ref.models as TM
 import torch_ref.optimizers as TO
 from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
 from parity.pairs.dropout import replayed_masks
+from parity.registry import Skipped
 from parity.training import BatchSampler, build_pair, train_side_by_side, twin_parameters
 from parity.transfer import to_numpy
 
@@ -58,7 +58,7 @@ class Settings:
 
 
 FULL = Settings()
-# about 90 s on 2 cores (measured: see the report's timing line)
+# the report section in 85-87 s on the shared 2-core machine (measured, load ~5)
 QUICK = Settings(steps=500, bn_scales=tuple(np.logspace(0, -4, num=4)), bn_epochs=10,
                  overfit_epochs=60, test_samples=2000)
 
@@ -78,17 +78,13 @@ class Outcome:
     gaps: list = field(default_factory=list)  # rows: config, quantity, max_abs_gap
 
 
-@contextlib.contextmanager
-def single_thread():
-    """One thread for NumPy's BLAS and torch.  These nets are small: on the shared 2-core
-    machine under load, a step pair took 11 ms on one thread and 620 ms on two (measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def mnist(dtype="float64"):
+    """MNIST as ``Data`` (pixels in [0, 1], flat); raises ``Skipped`` when it is absent."""
     try:
-        with threadpoolctl.threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(before)
+        (x, t), (x_test, t_test) = scratch.mnist.load_mnist(dtype=np.dtype(dtype))
+    except scratch.mnist.MnistNotFoundError as err:
+        raise Skipped(str(err).splitlines()[0]) from None
+    return Data(x, t, x_test, t_test)
 
 
 # ---- one configuration on both sides ----

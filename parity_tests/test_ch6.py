@@ -118,7 +118,7 @@ def test_section_draws_every_experiment_on_tiny_settings(data, tmp_path, monkeyp
     from reports.sections import chapter6
 
     monkeypatch.setattr(ch6, "QUICK", TINY)
-    monkeypatch.setattr(chapter6, "load_data", lambda: data)
+    monkeypatch.setattr(ch6, "mnist", lambda dtype: data)
     result = chapter6.chapter6(Context(out=tmp_path, progress=False))
     assert len(result.figures) == 5 and not result.problems
     gaps = result.tables[0].view
