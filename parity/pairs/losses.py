@@ -33,6 +33,9 @@ def cross_entropy_samples(convention):
             Sample.of("logits+-1000", extreme, t_extreme, fd_gap=gap),
             Sample.of("logits+-1000/one-hot", extreme, one_hot(t_extreme, C), fd_gap=gap),
             Sample.of("batch-of-1", rng.standard_normal((1, C)), labels(rng, 1, C), fd_gap=gap),
+            # a diverging net's logits: no cancellation may eat the loss (a step of 1e-5
+            # does not change 1e13, so finite differences cannot see anything here)
+            Sample.of("logits+-1e13", extreme * 1e10, t_extreme, smooth=False),
         ]
 
     return samples
