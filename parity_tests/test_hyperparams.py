@@ -7,6 +7,7 @@ import pytest
 
 import torch_ref.optimizers as TO
 from parity import hyperparams as H
+from parity.registry import Skipped
 from reports.render import RED
 from reports.section import Context
 from reports.sections import hyperparams as section
@@ -86,6 +87,17 @@ def test_ranking_breaks_ties_by_loss_and_finds_the_first_difference():
     assert H.first_rank_difference(same) is None
     assert H.first_rank_difference(fake_results([0.5, 0.7, 0.5], (0.8, 0.6, 0.7))) == (2, 1, 3)
     assert H.first_rank_difference(fake_results([0.8, 0.7, 0.5])) == (1, 2, 1)
+
+
+@pytest.mark.slow
+def test_quick_search_on_mnist_ranks_alike_in_float64():
+    try:
+        x, t = H.load_book_subset(H.QUICK)
+    except Skipped as why:
+        pytest.skip(str(why))
+    results, _ = H.run_search(H.QUICK, x, t)
+    assert results.losses_agree.all() and H.first_rank_difference(results) is None
+    assert results.val_acc_scratch.max() > 0.3  # the best configurations learned something
 
 
 def test_the_report_section_shows_tables_plot_and_the_ranking(monkeypatch, tmp_path, synthetic):

@@ -50,11 +50,11 @@ def curves_plot(results, histories, best):
     return fig
 
 
-def ranking_note(results):
+def ranking_note(results, dtype=DTYPE):
     differ = first_rank_difference(results)
     if differ is None:
         return (f"Same ranking on both sides: all {len(results)} places hold the same trial "
-                f"({DTYPE}).")
+                f"({dtype}).")
     place, ours, theirs = differ
     rows = results.set_index("trial").loc[[ours, theirs]]
     detail = "; ".join(f"trial {k}: val acc {r.val_acc_scratch:.4f}/{r.val_acc_torch:.4f}, "
