@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+import scratch.augment
 import scratch.models as SM
 import scratch.optimizers as SO
+import torch_ref.augment
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
+from parity.augment_plan import draw_plan
 from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
 from parity.transfer import book_links, load_into_torch, read_from_torch, torch_tensor
 
@@ -133,3 +136,20 @@ def train_model(model, optimizer, dtype, x, t, steps, batch_size=100, seed=0, **
     curve, final = train_side_by_side(setup.net, setup.twin, make_scratch_opt(), torch_opt,
                                       x, t, batches, setup.links, dtype, **kw)
     return curve, final, setup
+
+
+def plan_augment(image_shape=(1, 28, 28), seed=0, **recipe):
+    """An ``augment`` for ``train_side_by_side`` from a plan recipe (``draw_plan``'s keywords).
+
+    Step k draws one plan from ``source("augment plan", seed, k)`` and applies it to the
+    NumPy batch with ``scratch.augment`` and to a tensor of the same batch with
+    ``torch_ref.augment``: both sides train on the same augmented images.  Flattened
+    batches (N, 784) are viewed as ``image_shape`` images and flattened back.
+    """
+    def augment(step, xb):
+        plan = draw_plan(source("augment plan", seed, step), len(xb), image_shape, **recipe)
+        images = xb.reshape(len(xb), *image_shape)
+        xb_scratch = scratch.augment.augment_batch(images, plan).reshape(xb.shape)
+        xb_torch = torch_ref.augment.augment_batch(torch.from_numpy(images), plan)
+        return xb_scratch, xb_torch.reshape(xb.shape)
+    return augment

@@ -1,0 +1,65 @@
+"""Augmented training runs keep parity: one plan per step, applied on both sides."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from parity.compare import compare
+from parity.tolerances import tolerance_for
+from parity.training import plan_augment, train_model
+
+MLP = "MLP 784-100-100-10"
+RECIPE = dict(max_shift=2, pad=2, flip=True, max_angle=15.0, noise_std=0.05)
+STEPS = 6
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(0)
+    return rng.random((200, 784)), rng.integers(0, 10, 200)
+
+
+def losses_agree(curve):
+    return compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(),
+                   tolerance_for("training-float64"))
+
+
+def test_an_augmented_run_keeps_float64_parity(synthetic):
+    x, t = synthetic
+    curve, final, setup = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=20,
+                                      augment=plan_augment(**RECIPE))
+    assert losses_agree(curve).passed
+    weights = dataclasses.replace(tolerance_for("training-float64"), normwise=True)
+    assert all(compare(setup.net.params[k], v, weights).passed for k, v in final.items())
+    plain, _, _ = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=20)
+    assert not np.allclose(curve.loss_scratch, plain.loss_scratch)  # it did augment
+
+
+def test_the_augmenter_draws_a_new_plan_per_step_and_keeps_the_batch_intact(synthetic):
+    x, _ = synthetic
+    xb = x[:10].copy()
+    augment = plan_augment(**RECIPE)
+    ours, theirs = augment(1, xb)
+    np.testing.assert_array_equal(xb, x[:10])
+    assert ours.shape == theirs.shape == xb.shape and ours.dtype == xb.dtype
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ours, plan_augment(**RECIPE)(1, xb)[0])  # seeded
+    assert not np.allclose(ours, augment(2, xb)[0])
+
+
+@pytest.mark.parametrize("torch_side", [
+    plan_augment(seed=1, **RECIPE),  # the same recipe, another step's plan
+    plan_augment(**(RECIPE | dict(noise_std=0.0))),  # one augmentation left out
+], ids=["other seed", "no noise"])
+def test_a_mismatched_plan_on_one_side_is_caught(synthetic, torch_side):
+    x, t = synthetic
+    scratch_side = plan_augment(**RECIPE)
+
+    def mismatched(step, xb):
+        return scratch_side(step, xb)[0], torch_side(step, xb)[1]
+
+    curve, _, _ = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=20,
+                              augment=mismatched)
+    check = losses_agree(curve)
+    assert not check.passed and check.worst_index is not None
