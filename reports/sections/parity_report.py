@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from parity.compare import EXPECTED_GAP, PASSING
 from parity.registry import entry_id, load_all
-from parity.runner import run_entries, summarize, to_frame
+from parity.runner import run_entries, single_threaded, summarize, to_frame
 from parity.tolerances import TOLERANCES
 from reports.render import AMBER, RED, highlight
 from reports.section import Figure, Result, Table, section
@@ -59,9 +59,10 @@ def error_plot(df):
 def parity(ctx):
     entries = [e for e in load_all() if ctx.selected(entry_id(e))]
     checks, skipped = [], []
-    for entry in tqdm(entries, desc="parity", disable=not ctx.progress):
-        c, s = run_entries([entry], ctx.select)
-        checks, skipped = checks + c, skipped + s
+    with single_threaded():  # as `make parity`: tiny arrays, threads only spin
+        for entry in tqdm(entries, desc="parity", disable=not ctx.progress):
+            c, s = run_entries([entry], ctx.select)
+            checks, skipped = checks + c, skipped + s
     if not checks:
         return None
     df = to_frame(checks)
