@@ -103,16 +103,17 @@ def test_avg_pooling_matches_avgpool2d_for_any_setting(drawn):
 
 @settings(max_examples=50, deadline=None, derandomize=True)
 @given(conv_settings())
-def test_col2im_is_the_adjoint_of_im2col(drawn):
-    """<im2col(x), c> == <x, col2im(c)>: what makes the backward the true gradient."""
+def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
+    """<columns(flat), c> == <flat, add_columns(c)>: what makes the backward the true gradient."""
     pair, _ = drawn
     layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
     x = pair.sample_list()[0].calls[0].inputs[0]
-    kernel = layer.params["W"].shape[2:]
-    col = S.im2col(x, kernel, layer.stride, layer.pad)
+    layer.forward(x)  # sets the padded grid size
+    flat, col = layer.block_columns(x)
     c = np.random.default_rng(1).standard_normal(col.shape)
-    back = S.col2im(c, x.shape, kernel, layer.stride, layer.pad)
-    assert np.vdot(col, c) == pytest.approx(np.vdot(x, back), rel=1e-12, abs=1e-12)
+    back = np.zeros_like(flat)
+    S.add_grid_columns(back, c, layer.params["W"].shape[2:], layer.grid_size[1])
+    assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("layer", [

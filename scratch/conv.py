@@ -61,69 +61,138 @@ def crop(padded, pad):
     return padded[..., ph:Hp - ph, pw:Wp - pw]
 
 
-def im2col(x, kernel, stride=1, pad=0):
-    """(N, C, H, W) -> columns (C*FH*FW, N*OH*OW): column n*OH*OW + p is window p of image n."""
-    N, C, H, W = x.shape
-    (FH, FW), stride, pad = kernel, pair(stride), pair(pad)
-    OH, OW = output_size(H, FH, stride[0], pad[0]), output_size(W, FW, stride[1], pad[1])
-    # channel-major padded image: then each tap's block below is a plain strided copy
-    image = pad_image(x.transpose(1, 0, 2, 3), pad)
-    col = np.empty((C, FH, FW, N, OH, OW), dtype=x.dtype)
-    for i, j, window in window_taps(kernel, (OH, OW), stride):
-        col[:, i, j] = image[window]
-    return col.reshape(C * FH * FW, N * OH * OW)
+CHUNK = 10  # images per block: a block's buffers stay small and in cache (big temporaries
+#              page-fault on every call; measured in bench/train_step.py)
 
 
-def col2im(col, x_shape, kernel, stride=1, pad=0):
-    """The adjoint of ``im2col``: add every column entry back onto the pixel it came from."""
-    N, C, H, W = x_shape
-    (FH, FW), stride, pad = kernel, pair(stride), pair(pad)
-    OH, OW = output_size(H, FH, stride[0], pad[0]), output_size(W, FW, stride[1], pad[1])
-    col = col.reshape(C, FH, FW, N, OH, OW)
-    image = np.zeros((C, N, H + 2 * pad[0], W + 2 * pad[1]), dtype=col.dtype)
-    for i, j, window in window_taps(kernel, (OH, OW), stride):
-        image[window] += col[:, i, j]  # accumulate: windows overlap when stride < kernel
-    return np.ascontiguousarray(crop(image, pad).transpose(1, 0, 2, 3))
+def padded_grid(flat, n, grid_size):
+    """The (C, n, Hp, Wp) padded images inside a ``channel_major`` buffer (a view)."""
+    return flat[:, :n * grid_size[0] * grid_size[1]].reshape(flat.shape[0], n, *grid_size)
+
+
+def channel_major(x, pad, tail):
+    """(n, C, H, W) -> zero-padded (C, n*Hp*Wp + tail): per channel, the padded images one
+    after another, flattened; ``tail`` more zeros keep every tap's slice below in bounds."""
+    n, C, H, W = x.shape
+    (ph, pw) = pad
+    grid_size = (H + 2 * ph, W + 2 * pw)
+    flat = np.zeros((C, n * grid_size[0] * grid_size[1] + tail), dtype=x.dtype)
+    padded_grid(flat, n, grid_size)[:, :, ph:ph + H, pw:pw + W] = x.transpose(1, 0, 2, 3)
+    return flat
+
+
+def tap_offsets(kernel, Wp):
+    """Kernel tap (i, j) sits i rows and j columns after a window's corner: i*Wp + j pixels
+    further in a flattened image of width Wp."""
+    FH, FW = kernel
+    for i in range(FH):
+        for j in range(FW):
+            yield i, j, i * Wp + j
+
+
+def grid_columns(flat, length, kernel, Wp):
+    """The windows whose top-left corners are the first ``length`` pixels of ``flat``
+    (C, length + tail), as columns (C*FH*FW, length): row (c, i, j) of column p is pixel
+    ``p + i*Wp + j`` of channel c.
+
+    This is the book's im2col over EVERY pixel of the padded grid, windows that stick
+    out of the image included (the caller drops their outputs): then each tap's row block
+    is ONE contiguous slice per channel, the cheapest copy there is.
+    """
+    col = np.empty((flat.shape[0], *kernel, length), dtype=flat.dtype)
+    for i, j, offset in tap_offsets(kernel, Wp):
+        col[:, i, j] = flat[:, offset : offset + length]
+    return col.reshape(-1, length)
+
+
+def add_grid_columns(dflat, dcol, kernel, Wp):
+    """The adjoint of ``grid_columns``: ADD every column entry back onto its pixel
+    (windows overlap, so a pixel gathers from several taps)."""
+    dcol = dcol.reshape(dflat.shape[0], *kernel, -1)
+    length = dcol.shape[-1]
+    for i, j, offset in tap_offsets(kernel, Wp):
+        dflat[:, offset : offset + length] += dcol[:, i, j]
 
 
 class Convolution(Layer):
     """Cross-correlation (no kernel flip), as the book and ``nn.Conv2d``.
 
     W: (FN, C, FH, FW) filters; b: (FN,) biases, or None for a layer without bias.
+    ``input_grad=False`` skips dx: backward then returns None (a network's first
+    layer, whose input is the data, needs no gradient).
+
+    The batch goes through in blocks of ``chunk`` images.  Per block: the windows at
+    every padded pixel as columns (``grid_columns``), ONE matrix product with the
+    flattened filters, then the outputs of the windows that fit the stride are kept.
+    Backward recomputes the block's columns instead of storing them for the batch.
+    (With stride s the product also computes the s*s-1 of s*s windows it drops.)
     """
 
-    def __init__(self, W, b, stride=1, pad=0):
+    def __init__(self, W, b, stride=1, pad=0, input_grad=True, chunk=CHUNK):
         super().__init__()
         self.params = {"W": W} if b is None else {"W": W, "b": b}
         self.stride, self.pad = pair(stride), pair(pad)
+        self.input_grad, self.chunk = input_grad, chunk
+
+    def blocks(self, N):
+        for n0 in range(0, N, self.chunk):
+            yield n0, min(n0 + self.chunk, N)
+
+    def block_columns(self, x):
+        """A block of images (n, C, H, W) -> its padded buffer and its columns."""
+        FH, FW = self.params["W"].shape[2:]
+        Wp = self.grid_size[1]
+        # the last pixel's taps reach (FH-1)*Wp + FW-1 pixels past the grid
+        flat = channel_major(x, self.pad, tail=(FH - 1) * Wp + FW - 1)
+        length = len(x) * self.grid_size[0] * Wp
+        return flat, grid_columns(flat, length, (FH, FW), Wp)
+
+    def kept(self, grid):
+        """(..., Hp, Wp) outputs at every padded pixel -> (..., OH, OW) of the real windows."""
+        (sh, sw), (OH, OW) = self.stride, self.out_size
+        return grid[..., :OH * sh:sh, :OW * sw:sw]
 
     def forward(self, x):
         W = self.params["W"]
         FN, C, FH, FW = W.shape
         N, _, H, W_in = x.shape
-        OH = output_size(H, FH, self.stride[0], self.pad[0])
-        OW = output_size(W_in, FW, self.stride[1], self.pad[1])
-
-        self.x_shape = x.shape
-        self.col = im2col(x, (FH, FW), self.stride, self.pad)  # (C*FH*FW, N*OH*OW)
-        out = W.reshape(FN, -1) @ self.col  # (FN, N*OH*OW): one GEMM for the whole batch
+        (ph, pw) = self.pad
+        self.x = x
+        self.grid_size = (H + 2 * ph, W_in + 2 * pw)
+        self.out_size = (output_size(H, FH, self.stride[0], ph),
+                         output_size(W_in, FW, self.stride[1], pw))
+        out = np.empty((N, FN, *self.out_size), dtype=x.dtype)
+        for n0, n1 in self.blocks(N):
+            _, col = self.block_columns(x[n0:n1])
+            grid = (W.reshape(FN, -1) @ col).reshape(FN, n1 - n0, *self.grid_size)
+            out[n0:n1] = self.kept(grid).transpose(1, 0, 2, 3)
         if "b" in self.params:
-            out += self.params["b"][:, None]
-        # (N, FN, OH, OW) as a view, as the book returns it: elementwise layers after it
-        # keep this memory order, and backward's reshape below is then free
-        return out.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)
+            out += self.params["b"][:, None, None]
+        return out
 
     def backward(self, dout):
         W = self.params["W"]
-        FN = W.shape[0]
-        dout = dout.transpose(1, 0, 2, 3).reshape(FN, -1)  # (FN, N*OH*OW); dout untouched
-
-        # (col @ dout.T).T: the same product; this orientation ran ~15% faster in OpenBLAS
-        self.grads["W"] = (self.col @ dout.T).T.reshape(W.shape)
+        FN, kernel = W.shape[0], W.shape[2:]
+        W_mat = W.reshape(FN, -1)
+        dW = np.zeros_like(W_mat)
+        dx = np.empty_like(self.x) if self.input_grad else None
+        for n0, n1 in self.blocks(len(dout)):
+            # the output gradient on the grid: 0 where no kept window has its corner
+            dgrid = np.zeros((FN, n1 - n0, *self.grid_size), dtype=dout.dtype)
+            self.kept(dgrid)[...] = dout[n0:n1].transpose(1, 0, 2, 3)
+            dgrid = dgrid.reshape(FN, -1)
+            flat, col = self.block_columns(self.x[n0:n1])
+            # (col @ dgrid.T).T: the same product; this orientation ran faster in OpenBLAS
+            dW += (col @ dgrid.T).T
+            if self.input_grad:
+                dflat = np.zeros_like(flat)
+                add_grid_columns(dflat, W_mat.T @ dgrid, kernel, self.grid_size[1])
+                dimage = padded_grid(dflat, n1 - n0, self.grid_size)
+                dx[n0:n1] = crop(dimage, self.pad).transpose(1, 0, 2, 3)
+        self.grads["W"] = dW.reshape(W.shape)
         if "b" in self.params:
-            self.grads["b"] = dout.sum(axis=1)
-        dcol = W.reshape(FN, -1).T @ dout
-        return col2im(dcol, self.x_shape, W.shape[2:], self.stride, self.pad)
+            self.grads["b"] = dout.sum(axis=(0, 2, 3))
+        return dx
 
 
 class _Pool(Layer):
