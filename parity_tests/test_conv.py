@@ -14,11 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scratch.conv as S
+import scratch.models as SM
 from parity.compare import PASSING
-from parity.inputs import DTYPES
+from parity.inputs import DTYPES, NP_DTYPE
 from parity.layer_pair import Sample
 from parity.pairs.conv import avg_pooling, convolution, max_pooling, setting
 from parity.registry import find
+from parity.tolerances import tolerance_for
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 
@@ -127,6 +129,66 @@ def test_float32_stays_float32(layer):
     dx = layer.backward(rng.standard_normal(out.shape).astype(np.float32))
     assert out.dtype == dx.dtype == np.float32
     assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
+@pytest.mark.parametrize("kernel, stride, pad", [(5, 1, 0), (3, 1, 1), (3, 2, 1)])
+def test_blocks_of_images_change_nothing_but_the_order_of_dW_sums(kernel, stride, pad):
+    """Each output pixel and each dx pixel is one dot product whatever the block: equal
+    bit for bit.  dW sums the blocks' products one after another: equal to rounding."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3, 9, 9))
+    W, b = rng.standard_normal((4, 3, kernel, kernel)), rng.standard_normal(4)
+    results = []
+    for chunk in (1, 3, 7):  # 7 images: one block; 3: blocks 3, 3, 1
+        layer = S.Convolution(W, b, stride, pad, chunk=chunk)
+        out = layer.forward(x)
+        dx = layer.backward(np.random.default_rng(1).standard_normal(out.shape))
+        results.append((out, dx, layer.grads["W"], layer.grads["b"]))
+    (out, dx, dW, db), tol = results[-1], tolerance_for("float64")
+    for out_k, dx_k, dW_k, db_k in results[:-1]:
+        np.testing.assert_array_equal(out_k, out)
+        np.testing.assert_array_equal(dx_k, dx)
+        np.testing.assert_allclose(dW_k, dW, rtol=tol.rtol, atol=tol.atol)
+        np.testing.assert_array_equal(db_k, db)
+
+
+def without_input_grad(pair, grad_inputs=()):
+    """``pair``'s scratch Convolution built with input_grad=False."""
+    def scratch(p):
+        layer = pair.scratch(p)
+        layer.input_grad = False
+        return layer
+    return dataclasses.replace(pair, scratch=scratch, grad_inputs=grad_inputs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_input_grad_false_returns_none_and_the_same_parameter_gradients(dtype):
+    """The flag the models set on their first convolution: no dx, every other check holds."""
+    pair = without_input_grad(CONV)
+    checks = pair.run(dtype)
+    assert checks and all(c.passed for c in checks)
+    assert "dx" not in {c.quantity for c in checks}
+    rng = np.random.default_rng(0)
+    layer = pair.scratch(pair._params(rng, dtype))
+    out = layer.forward(rng.standard_normal((2, 3, 5, 5)).astype(NP_DTYPE[dtype]))
+    assert layer.backward(rng.standard_normal(out.shape).astype(NP_DTYPE[dtype])) is None
+
+
+def test_missing_input_gradient_is_caught():
+    """A layer that returns None where the pair expects dx fails the dx check."""
+    bad = [c for c in without_input_grad(CONV, grad_inputs=(0,)).run("float64")
+           if not c.passed]
+    assert bad and {c.quantity for c in bad} == {"dx"}
+
+
+@pytest.mark.parametrize("model", [SM.SimpleConvNet, SM.DeepConvNet, SM.LeNet5])
+def test_conv_models_skip_only_the_first_input_gradient(model):
+    convs = [layer for layer in model(rng=np.random.default_rng(0)).layers.values()
+             if isinstance(layer, S.Convolution)]
+    assert [c.input_grad for c in convs] == [False] + [True] * (len(convs) - 1)
+    convs = [layer for layer in model(rng=np.random.default_rng(0), input_grad=True)
+             .layers.values() if isinstance(layer, S.Convolution)]
+    assert all(c.input_grad for c in convs)
 
 
 @pytest.mark.parametrize("pool", [S.Pooling, S.AvgPooling])
