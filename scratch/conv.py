@@ -81,37 +81,38 @@ def channel_major(x, pad, tail):
     return flat
 
 
-def tap_offsets(kernel, Wp):
-    """Kernel tap (i, j) sits i rows and j columns after a window's corner: i*Wp + j pixels
-    further in a flattened image of width Wp."""
-    FH, FW = kernel
+def tap_slices(flat, n, grid_size, rows, kernel):
+    """Per kernel tap (i, j): what it sees from the windows whose top-left corners are
+    the first ``rows`` rows (all Wp columns) of each of the n padded images in ``flat``.
+
+    Tap (i, j) sits i*Wp + j pixels after a window's corner, so for one image that is
+    ONE contiguous run of rows*Wp pixels: a view (C, n, rows*Wp) of ``flat``.  Windows
+    cornered in the last FW-1 columns stick out of the image (their taps read on into
+    the next row): the caller drops their outputs.
+    """
+    (FH, FW), (Hp, Wp) = kernel, grid_size
     for i in range(FH):
         for j in range(FW):
-            yield i, j, i * Wp + j
+            start = i * Wp + j
+            images = flat[:, start : start + n * Hp * Wp].reshape(flat.shape[0], n, Hp * Wp)
+            yield i, j, images[:, :, :rows * Wp]
 
 
-def grid_columns(flat, length, kernel, Wp):
-    """The windows whose top-left corners are the first ``length`` pixels of ``flat``
-    (C, length + tail), as columns (C*FH*FW, length): row (c, i, j) of column p is pixel
-    ``p + i*Wp + j`` of channel c.
-
-    This is the book's im2col over EVERY pixel of the padded grid, windows that stick
-    out of the image included (the caller drops their outputs): then each tap's row block
-    is ONE contiguous slice per channel, the cheapest copy there is.
-    """
-    col = np.empty((flat.shape[0], *kernel, length), dtype=flat.dtype)
-    for i, j, offset in tap_offsets(kernel, Wp):
-        col[:, i, j] = flat[:, offset : offset + length]
-    return col.reshape(-1, length)
+def grid_columns(flat, n, grid_size, rows, kernel):
+    """The book's im2col for the windows of ``tap_slices``: (C*FH*FW, n*rows*Wp).
+    Each tap's row block is a copy of contiguous runs, the cheapest copy there is."""
+    col = np.empty((flat.shape[0], *kernel, n, rows * grid_size[1]), dtype=flat.dtype)
+    for i, j, seen in tap_slices(flat, n, grid_size, rows, kernel):
+        col[:, i, j] = seen
+    return col.reshape(-1, n * rows * grid_size[1])
 
 
-def add_grid_columns(dflat, dcol, kernel, Wp):
+def add_grid_columns(dflat, dcol, n, grid_size, rows, kernel):
     """The adjoint of ``grid_columns``: ADD every column entry back onto its pixel
     (windows overlap, so a pixel gathers from several taps)."""
-    dcol = dcol.reshape(dflat.shape[0], *kernel, -1)
-    length = dcol.shape[-1]
-    for i, j, offset in tap_offsets(kernel, Wp):
-        dflat[:, offset : offset + length] += dcol[:, i, j]
+    dcol = dcol.reshape(dflat.shape[0], *kernel, n, rows * grid_size[1])
+    for i, j, seen in tap_slices(dflat, n, grid_size, rows, kernel):
+        seen += dcol[:, i, j]  # a view: adds into dflat
 
 
 class Convolution(Layer):
@@ -121,11 +122,12 @@ class Convolution(Layer):
     ``input_grad=False`` skips dx: backward then returns None (a network's first
     layer, whose input is the data, needs no gradient).
 
-    The batch goes through in blocks of ``chunk`` images.  Per block: the windows at
-    every padded pixel as columns (``grid_columns``), ONE matrix product with the
-    flattened filters, then the outputs of the windows that fit the stride are kept.
-    Backward recomputes the block's columns instead of storing them for the batch.
-    (With stride s the product also computes the s*s-1 of s*s windows it drops.)
+    The batch goes through in blocks of ``chunk`` images.  Per block: the padded
+    images channel-major, the columns of the windows cornered in every padded column
+    of the rows that hold a window (``grid_columns``), ONE matrix product with the
+    flattened filters, then the outputs of the real windows are kept.  Backward
+    recomputes the block's columns instead of storing them for the whole batch.
+    (With stride s the product also computes windows the stride skips.)
     """
 
     def __init__(self, W, b, stride=1, pad=0, input_grad=True, chunk=CHUNK):
@@ -139,32 +141,31 @@ class Convolution(Layer):
             yield n0, min(n0 + self.chunk, N)
 
     def block_columns(self, x):
-        """A block of images (n, C, H, W) -> its padded buffer and its columns."""
-        FH, FW = self.params["W"].shape[2:]
+        """A block of images (n, C, H, W) -> its channel-major padded buffer, its columns."""
+        FH, FW = kernel = self.params["W"].shape[2:]
         Wp = self.grid_size[1]
-        # the last pixel's taps reach (FH-1)*Wp + FW-1 pixels past the grid
+        # the last window's last tap reaches (FH-1)*Wp + FW-1 pixels past the images
         flat = channel_major(x, self.pad, tail=(FH - 1) * Wp + FW - 1)
-        length = len(x) * self.grid_size[0] * Wp
-        return flat, grid_columns(flat, length, (FH, FW), Wp)
+        return flat, grid_columns(flat, len(x), self.grid_size, self.rows, kernel)
 
     def kept(self, grid):
-        """(..., Hp, Wp) outputs at every padded pixel -> (..., OH, OW) of the real windows."""
-        (sh, sw), (OH, OW) = self.stride, self.out_size
-        return grid[..., :OH * sh:sh, :OW * sw:sw]
+        """(..., rows, Wp) outputs of every window corner -> (..., OH, OW) of the real ones."""
+        (sh, sw), OW = self.stride, self.out_size[1]
+        return grid[..., ::sh, :OW * sw:sw]
 
     def forward(self, x):
         W = self.params["W"]
         FN, C, FH, FW = W.shape
         N, _, H, W_in = x.shape
-        (ph, pw) = self.pad
+        (ph, pw), (sh, sw) = self.pad, self.stride
         self.x = x
         self.grid_size = (H + 2 * ph, W_in + 2 * pw)
-        self.out_size = (output_size(H, FH, self.stride[0], ph),
-                         output_size(W_in, FW, self.stride[1], pw))
+        self.out_size = OH, _ = (output_size(H, FH, sh, ph), output_size(W_in, FW, sw, pw))
+        self.rows = (OH - 1) * sh + 1  # rows holding window corners, from the top
         out = np.empty((N, FN, *self.out_size), dtype=x.dtype)
         for n0, n1 in self.blocks(N):
             _, col = self.block_columns(x[n0:n1])
-            grid = (W.reshape(FN, -1) @ col).reshape(FN, n1 - n0, *self.grid_size)
+            grid = (W.reshape(FN, -1) @ col).reshape(FN, n1 - n0, self.rows, -1)
             out[n0:n1] = self.kept(grid).transpose(1, 0, 2, 3)
         if "b" in self.params:
             out += self.params["b"][:, None, None]
@@ -177,8 +178,9 @@ class Convolution(Layer):
         dW = np.zeros_like(W_mat)
         dx = np.empty_like(self.x) if self.input_grad else None
         for n0, n1 in self.blocks(len(dout)):
-            # the output gradient on the grid: 0 where no kept window has its corner
-            dgrid = np.zeros((FN, n1 - n0, *self.grid_size), dtype=dout.dtype)
+            n = n1 - n0
+            # the output gradient on the grid of window corners: 0 at the dropped ones
+            dgrid = np.zeros((FN, n, self.rows, self.grid_size[1]), dtype=dout.dtype)
             self.kept(dgrid)[...] = dout[n0:n1].transpose(1, 0, 2, 3)
             dgrid = dgrid.reshape(FN, -1)
             flat, col = self.block_columns(self.x[n0:n1])
@@ -186,9 +188,9 @@ class Convolution(Layer):
             dW += (col @ dgrid.T).T
             if self.input_grad:
                 dflat = np.zeros_like(flat)
-                add_grid_columns(dflat, W_mat.T @ dgrid, kernel, self.grid_size[1])
-                dimage = padded_grid(dflat, n1 - n0, self.grid_size)
-                dx[n0:n1] = crop(dimage, self.pad).transpose(1, 0, 2, 3)
+                add_grid_columns(dflat, W_mat.T @ dgrid, n, self.grid_size, self.rows, kernel)
+                dx[n0:n1] = crop(padded_grid(dflat, n, self.grid_size), self.pad).transpose(
+                    1, 0, 2, 3)
         self.grads["W"] = dW.reshape(W.shape)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
