@@ -61,8 +61,8 @@ def crop(padded, pad):
     return padded[..., ph:Hp - ph, pw:Wp - pw]
 
 
-CHUNK = 10  # images per block: a block's buffers stay small and in cache (big temporaries
-#              page-fault on every call; measured in bench/train_step.py)
+BLOCK_BYTES = 2 ** 21  # columns per block of images: ~2 MB stays in cache (measured best
+#                       at 1-2 MB; big temporaries also page-fault on every call)
 
 
 def padded_grid(flat, n, grid_size):
@@ -122,7 +122,8 @@ class Convolution(Layer):
     ``input_grad=False`` skips dx: backward then returns None (a network's first
     layer, whose input is the data, needs no gradient).
 
-    The batch goes through in blocks of ``chunk`` images.  Per block: the padded
+    The batch goes through in blocks of ``chunk`` images (default: as many as have
+    ``BLOCK_BYTES`` of columns, at least one).  Per block: the padded
     images channel-major, the columns of the windows cornered in every padded column
     of the rows that hold a window (``grid_columns``), ONE matrix product with the
     flattened filters, then the outputs of the real windows are kept.  Backward
@@ -130,15 +131,20 @@ class Convolution(Layer):
     (With stride s the product also computes windows the stride skips.)
     """
 
-    def __init__(self, W, b, stride=1, pad=0, input_grad=True, chunk=CHUNK):
+    def __init__(self, W, b, stride=1, pad=0, input_grad=True, chunk=None):
         super().__init__()
         self.params = {"W": W} if b is None else {"W": W, "b": b}
         self.stride, self.pad = pair(stride), pair(pad)
         self.input_grad, self.chunk = input_grad, chunk
 
     def blocks(self, N):
-        for n0 in range(0, N, self.chunk):
-            yield n0, min(n0 + self.chunk, N)
+        """(first, end) image of each block."""
+        chunk = self.chunk
+        if chunk is None:
+            col_bytes = self.params["W"][0].nbytes * self.rows * self.grid_size[1]
+            chunk = max(1, BLOCK_BYTES // col_bytes)
+        for n0 in range(0, N, chunk):
+            yield n0, min(n0 + chunk, N)
 
     def block_columns(self, x):
         """A block of images (n, C, H, W) -> its channel-major padded buffer, its columns."""
