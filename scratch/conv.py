@@ -211,6 +211,7 @@ class _Pool(Layer):
         self.kernel = (pool_h, pool_w)
         self.stride = pair(self.kernel if stride is None else stride)
         self.pad = pair(pad)
+        self.overlapping = any(s < k for s, k in zip(self.stride, self.kernel, strict=True))
         if any(2 * p > k for p, k in zip(self.pad, self.kernel, strict=True)):
             # as torch: a window could then lie in the padding only (max -inf, average 0/0)
             raise ValueError(f"pad {pad} must be at most half the window {self.kernel}")
@@ -248,7 +249,10 @@ class Pooling(_Pool):
             hit = self.image[window] == self.out
             first = hit > taken  # a hit in a window not yet taken: its FIRST maximum
             taken |= hit
-            dimage[window] += dout * first  # (faster than np.where; 0 elsewhere)
+            if self.overlapping:
+                dimage[window] += dout * first  # (faster than np.where; 0 elsewhere)
+            else:  # every pixel in one window at most: write, no temporary (measured 1.4x)
+                np.multiply(dout, first, out=dimage[window])
         return np.ascontiguousarray(crop(dimage, self.pad))
 
 
