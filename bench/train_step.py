@@ -16,6 +16,10 @@ process CPU ms per step (on a shared machine wall time counts other processes'
 slices; CPU time with N threads counts every thread's spin, so it reads up to N
 times the wall time), and the median of the per-round wall ratios scratch/torch
 (neighbouring blocks see the same machine load).  Not a test.
+
+Before/after: run this file from an export of an older commit, e.g.
+``git archive 22d8b9c scratch torch_ref | tar -x -C /tmp/base``, with this file
+copied to /tmp/base/bench/ (it imports the scratch package next to it).
 """
 
 import os

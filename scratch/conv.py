@@ -4,18 +4,23 @@ The book lowers a convolution to ONE matrix product: im2col copies every window 
 the (padded) image into a column, and the layer multiplies the flattened filters
 by those columns.  im2col loops over kernel taps (i, j) -- never over images or
 pixels -- and copies, for every window at once, the pixel that tap sees.  This
-file keeps that code shape, with three changes found by measuring:
+file keeps that code shape, with changes found by measuring (bench/train_step.py):
 
-- columns are laid out (C, FH, FW, N, OH, OW), so each tap fills one contiguous
-  block and the reshape to a (C*FH*FW, N*OH*OW) matrix is free (the book builds
-  (N, C, FH, FW, OH, OW) and then transposes: a second full copy);
+- the batch goes through in blocks of a few images, so that a block's columns
+  (~2 MB) stay in cache; backward recomputes them instead of keeping the whole
+  batch's columns (tens of MB, which page-fault on every call);
+- the padded images are laid out channel-major and flattened, and a window is
+  cornered at every padded column of the rows that hold windows: then what tap
+  (i, j) sees is, per image, ONE contiguous run ``i*Wp + j`` pixels on (windows
+  sticking out at the right edge are computed and dropped);
 - every buffer takes the input's dtype (the book's im2col allocates float64, so
   float32 in came back float64);
+- a network's first convolution may skip the input gradient (``input_grad=False``);
 - pooling needs no columns: the max or sum over a window is taken tap by tap over
   strided views of the input.
 
-Gradients flow back through the same taps: col2im ADDS each tap's block into the
-padded image gradient (windows overlap when stride < kernel).
+Gradients flow back through the same taps: col2im (``add_grid_columns``) ADDS each
+tap's block into the padded image gradient (windows overlap when stride < kernel).
 
 ``stride`` and ``pad`` are ints (as in the book) or (height, width) pairs.
 No ``backward`` writes into an array it was given.
