@@ -69,7 +69,9 @@ class LayerPair:
     init_params: Callable = _no_params  # rng -> {name: float64 array}, book layout
     params: tuple = ()  # Links for trainable arrays
     state: tuple = ()  # Links: scratch attribute <-> torch buffer (running stats, ...)
-    grad_inputs: tuple = (0,)  # inputs that get a gradient (book layers return one dx)
+    # inputs that get a gradient (book layers return one dx); () for a layer that skips
+    # it (e.g. Convolution(input_grad=False)): then neither side reports dx
+    grad_inputs: tuple = (0,)
     backward: bool = True
     dtypes: tuple = DTYPES
     # quantity -> why the scratch backward is *not* the derivative of its forward
@@ -96,7 +98,9 @@ class LayerPair:
             res[at + "out"] = out = np.array(layer.forward(*inputs, **mode))  # copies:
             if self.backward:
                 dout = cast(rng.standard_normal(out.shape), dtype)
-                res[at + "dx"] = np.array(layer.backward(dout))  # layers may reuse buffers
+                dx = layer.backward(dout)
+                if self.grad_inputs:  # () : the layer computes no input gradient (None)
+                    res[at + "dx"] = np.array(dx)  # layers may reuse buffers
                 res[at + "dout after"] = dout
                 res |= {at + f"d{l.scratch}": np.array(layer.grads[l.scratch])
                         for l in self.params}
@@ -125,7 +129,8 @@ class LayerPair:
                 dout = cast(rng.standard_normal(tuple(out.shape)), dtype)
                 module.zero_grad(set_to_none=True)
                 out.backward(torch.from_numpy(dout.copy()))
-                res[at + "dx"] = to_numpy(tensors[self.grad_inputs[0]].grad)
+                if self.grad_inputs:
+                    res[at + "dx"] = to_numpy(tensors[self.grad_inputs[0]].grad)
                 res[at + "dout after"] = dout
                 grads = read_from_torch(module, self.params, grad=True)
                 res |= {at + f"d{k_}": v for k_, v in grads.items()}
@@ -198,8 +203,9 @@ class LayerPair:
             where = spot_indices(array.size, source(self.component, sample.name, "fd", q))
             numeric = central_difference(objective, array, step, indices=where).reshape(-1)
             gap = sample.fd_gap or self.fd_gaps.get(q, "")
-            checks.append(compare(analytic[q].reshape(-1)[where], numeric, tol, quantity=q,
-                                  expected_gap=gap, **label))
+            got = analytic[q]  # of the wrong shape (e.g. a missing dx): compare reports it
+            got = got.reshape(-1)[where] if got.shape == array.shape else got
+            checks.append(compare(got, numeric, tol, quantity=q, expected_gap=gap, **label))
         return checks
 
 

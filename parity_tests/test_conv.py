@@ -14,11 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scratch.conv as S
+import scratch.models as SM
 from parity.compare import PASSING
-from parity.inputs import DTYPES
+from parity.inputs import DTYPES, NP_DTYPE
 from parity.layer_pair import Sample
 from parity.pairs.conv import avg_pooling, convolution, max_pooling, setting
 from parity.registry import find
+from parity.tolerances import tolerance_for
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 
@@ -103,16 +105,17 @@ def test_avg_pooling_matches_avgpool2d_for_any_setting(drawn):
 
 @settings(max_examples=50, deadline=None, derandomize=True)
 @given(conv_settings())
-def test_col2im_is_the_adjoint_of_im2col(drawn):
-    """<im2col(x), c> == <x, col2im(c)>: what makes the backward the true gradient."""
+def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
+    """<columns(flat), c> == <flat, add_columns(c)>: what makes the backward the true gradient."""
     pair, _ = drawn
     layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
     x = pair.sample_list()[0].calls[0].inputs[0]
-    kernel = layer.params["W"].shape[2:]
-    col = S.im2col(x, kernel, layer.stride, layer.pad)
+    layer.forward(x)  # sets the padded grid size
+    flat, col = layer.block_columns(x)
     c = np.random.default_rng(1).standard_normal(col.shape)
-    back = S.col2im(c, x.shape, kernel, layer.stride, layer.pad)
-    assert np.vdot(col, c) == pytest.approx(np.vdot(x, back), rel=1e-12, abs=1e-12)
+    back = np.zeros_like(flat)
+    S.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
+    assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("layer", [
@@ -126,6 +129,66 @@ def test_float32_stays_float32(layer):
     dx = layer.backward(rng.standard_normal(out.shape).astype(np.float32))
     assert out.dtype == dx.dtype == np.float32
     assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
+@pytest.mark.parametrize("kernel, stride, pad", [(5, 1, 0), (3, 1, 1), (3, 2, 1)])
+def test_blocks_of_images_change_nothing_but_rounding(kernel, stride, pad):
+    """Blocks of 1, 3 (3+3+1) or all 7 images: the same numbers up to rounding order --
+    not bit for bit, as OpenBLAS computes the last columns of a product with another
+    kernel (measured: the 9th column of 9 differed in the last bit), and dW sums the
+    blocks' products one after another."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3, 9, 9))
+    W, b = rng.standard_normal((4, 3, kernel, kernel)), rng.standard_normal(4)
+    results = []
+    for chunk in (1, 3, 7):
+        layer = S.Convolution(W, b, stride, pad, chunk=chunk)
+        out = layer.forward(x)
+        dx = layer.backward(np.random.default_rng(1).standard_normal(out.shape))
+        results.append((out, dx, layer.grads["W"], layer.grads["b"]))
+    tol = tolerance_for("float64")
+    for result in results[:-1]:
+        for got, want in zip(result, results[-1], strict=True):
+            np.testing.assert_allclose(got, want, rtol=tol.rtol, atol=tol.atol)
+
+
+def without_input_grad(pair, grad_inputs=()):
+    """``pair``'s scratch Convolution built with input_grad=False."""
+    def scratch(p):
+        layer = pair.scratch(p)
+        layer.input_grad = False
+        return layer
+    return dataclasses.replace(pair, scratch=scratch, grad_inputs=grad_inputs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_input_grad_false_returns_none_and_the_same_parameter_gradients(dtype):
+    """The flag the models set on their first convolution: no dx, every other check holds."""
+    pair = without_input_grad(CONV)
+    checks = pair.run(dtype)
+    assert checks and all(c.passed for c in checks)
+    assert "dx" not in {c.quantity for c in checks}
+    rng = np.random.default_rng(0)
+    layer = pair.scratch(pair._params(rng, dtype))
+    out = layer.forward(rng.standard_normal((2, 3, 5, 5)).astype(NP_DTYPE[dtype]))
+    assert layer.backward(rng.standard_normal(out.shape).astype(NP_DTYPE[dtype])) is None
+
+
+def test_missing_input_gradient_is_caught():
+    """A layer that returns None where the pair expects dx fails the dx check."""
+    bad = [c for c in without_input_grad(CONV, grad_inputs=(0,)).run("float64")
+           if not c.passed]
+    assert bad and {c.quantity for c in bad} == {"dx"}
+
+
+@pytest.mark.parametrize("model", [SM.SimpleConvNet, SM.DeepConvNet, SM.LeNet5])
+def test_conv_models_skip_only_the_first_input_gradient(model):
+    convs = [layer for layer in model(rng=np.random.default_rng(0)).layers.values()
+             if isinstance(layer, S.Convolution)]
+    assert [c.input_grad for c in convs] == [False] + [True] * (len(convs) - 1)
+    convs = [layer for layer in model(rng=np.random.default_rng(0), input_grad=True)
+             .layers.values() if isinstance(layer, S.Convolution)]
+    assert all(c.input_grad for c in convs)
 
 
 @pytest.mark.parametrize("pool", [S.Pooling, S.AvgPooling])

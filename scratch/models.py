@@ -3,6 +3,12 @@
 Each takes either sizes (and initialises like the book) or a ready ``params``
 dict under the book's names -- that is how published or transferred weights
 come in.  Parameter names follow the book: W1, b1, ... numbered across layers.
+
+The convolutional nets take ``input_grad`` (default False): whether their first
+convolution computes the gradient with respect to the input images.  Training
+never needs it (the book's ``gradient`` returns parameter gradients only), and
+skipping it saves one of that layer's two backward products and the scatter of its
+columns; ``backward`` then returns None.
 """
 
 import numpy as np
@@ -116,7 +122,7 @@ class SimpleConvNet(Network):
 
     def __init__(self, input_dim=(1, 28, 28), filter_num=30, filter_size=5, pad=0, stride=1,
                  hidden_size=100, output_size=10, weight_init_std=0.01, params=None, rng=None,
-                 loss_convention="book"):
+                 loss_convention="book", input_grad=False):
         C, H, W = input_dim
         conv_h = conv_output(H, filter_size, stride, pad)
         conv_w = conv_output(W, filter_size, stride, pad)
@@ -128,7 +134,7 @@ class SimpleConvNet(Network):
                       "b1": np.zeros(filter_num),
                       **dense_params([pooled, hidden_size, output_size], weight_init_std, rng, 2)}
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
-        self.add("Conv1", Convolution(params["W1"], params["b1"], stride, pad), "1")
+        self.add("Conv1", Convolution(params["W1"], params["b1"], stride, pad, input_grad), "1")
         self.add("Relu1", L.Relu())
         self.add("Pool1", Pooling(2, 2, stride=2))
         self.add("Affine1", L.Affine(params["W2"], params["b2"]), "2")
@@ -145,7 +151,7 @@ class LeNet5(Network):
     """
 
     def __init__(self, activation="tanh", params=None, rng=None, loss_convention="book",
-                 input_dim=(1, 28, 28)):
+                 input_dim=(1, 28, 28), input_grad=False):
         C, H, _ = input_dim
         s4 = conv_output(conv_output(conv_output(conv_output(H, 5, pad=2), 2, 2), 5), 2, 2)
         if params is None:
@@ -158,7 +164,7 @@ class LeNet5(Network):
             params |= dense_params([16 * s4 * s4, 120, 84, 10], "xavier", rng, 3)
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         act = ACTIVATIONS[activation]
-        self.add("C1", Convolution(params["W1"], params["b1"], pad=2), "1")
+        self.add("C1", Convolution(params["W1"], params["b1"], pad=2, input_grad=input_grad), "1")
         self.add("Act1", act())
         self.add("S2", AvgPooling(2, 2, stride=2))
         self.add("C3", Convolution(params["W2"], params["b2"]), "2")
@@ -180,7 +186,7 @@ class DeepConvNet(Network):
 
     def __init__(self, input_dim=(1, 28, 28), hidden_size=50, output_size=10, params=None,
                  rng=None, dropout_ratio=0.5, dropout_convention="book", loss_convention="book",
-                 dropout_masks=None):
+                 dropout_masks=None, input_grad=False):
         C, H, W = input_dim
         if params is None:
             rng = rng or np.random.default_rng()
@@ -196,7 +202,9 @@ class DeepConvNet(Network):
             params |= dense_params([c_in * h * h, hidden_size, output_size], "he", rng, 7)
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         for i, (_, pad) in enumerate(DEEP_CONVS, start=1):
-            self.add(f"Conv{i}", Convolution(params[f"W{i}"], params[f"b{i}"], pad=pad), str(i))
+            needs_dx = input_grad or i > 1  # only the first conv may skip dx
+            self.add(f"Conv{i}", Convolution(params[f"W{i}"], params[f"b{i}"], pad=pad,
+                                             input_grad=needs_dx), str(i))
             self.add(f"Relu{i}", L.Relu())
             if i % 2 == 0:
                 self.add(f"Pool{i // 2}", Pooling(2, 2, stride=2))
@@ -210,8 +218,9 @@ class DeepConvNet(Network):
 class SimpleCNN(Network):
     """The study notes' model, corrected: conv 32@3x3 pad 1 - ReLU - flatten - affine -> 10."""
 
-    def __init__(self, params, image_size=28, loss_convention="book"):
+    def __init__(self, params, image_size=28, loss_convention="book", input_grad=False):
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
-        self.add("Conv1", Convolution(params["W1"], params["b1"], pad=1), "1")
+        self.add("Conv1", Convolution(params["W1"], params["b1"], pad=1, input_grad=input_grad),
+                 "1")
         self.add("Relu1", L.Relu())
         self.add("Affine1", L.Affine(params["W2"], params["b2"]), "2")
