@@ -106,7 +106,7 @@ def test_model_benches_run_both_sides_and_agree(model_benches):
         assert b.kind == "model" and b.agreement.verdict == "match", b.agreement.message()
         assert set(b.sides) == {"scratch", "torch"}
         for phases in b.sides.values():
-            assert set(phases) == {"train step", "inference 1k"}
+            assert set(phases) == {"train step", "inference 200 (x50 = 10k)"}
             for run in phases.values():
                 run()
         assert b.targets == ({"train step": bench.TARGETS[b.name]}
