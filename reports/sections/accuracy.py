@@ -98,11 +98,11 @@ def train_one(model, optimizer, data, plan, progress):
 def curve_plot(model, epochs, curve):
     """Both sides overlaid: loss per step, accuracies per epoch."""
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
-    for side, style in zip(SIDES, ("-", "--")):
-        loss_ax.plot(curve["step"], curve[f"loss_{side}"], style, lw=1, label=side)
-        for split, marker in (("train", "o"), ("test", "s")):
-            acc_ax.plot(epochs["epoch"], epochs[f"{split} acc % {side}"], style,
-                        marker=marker, label=f"{split} ({side})")
+    for side, style, width in zip(SIDES, ("-", "--"), (3, 1)):  # torch drawn over scratch
+        loss_ax.plot(curve["step"], curve[f"loss_{side}"], style, lw=width, label=side)
+        for split, colour in (("train", "tab:blue"), ("test", "tab:orange")):
+            acc_ax.plot(epochs["epoch"], epochs[f"{split} acc % {side}"], style, lw=width,
+                        color=colour, marker="o", label=f"{split} ({side})")
     loss_ax.set(xlabel="step", ylabel="train loss (batch)", title=f"{model}: loss")
     acc_ax.set(xlabel="epoch", ylabel="accuracy %", title=f"{model}: accuracy",
                xticks=epochs["epoch"])
@@ -151,7 +151,7 @@ def accuracy(ctx):
             rows += epochs
             figures.append(Figure(f"accuracy_{slug(model)}",
                                   curve_plot(model, pd.DataFrame(epochs), curve),
-                                  f"{model}: scratch (solid) and torch (dashed) overlaid"))
+                                  f"{model}: scratch (thick, solid), torch (thin, dashed)"))
     per_epoch = pd.DataFrame(rows)
     final = per_epoch.groupby("model", sort=False).tail(1).copy()
     final["train images"], final["test images"] = n_train, n_test
