@@ -61,5 +61,10 @@ class TrainingRun:
         return checks
 
 
+# Left out: BatchNorm with Adam.  The biases before BatchNorm have zero gradient (the
+# normalisation removes any shift), so each side's gradient is its own rounding noise
+# (~1e-13 in float64) and Adam scales noise up to lr-sized steps: after 200 steps final
+# b2 differs in sign (float64) and W1 by 4.9e-2 relative (float32) -- measured.
 register(*(TrainingRun(model, optimizer, slow=model != "MLP 784-100-100-10")
-           for model in MODELS for optimizer in ("SGD", "Adam")))
+           for model in MODELS for optimizer in ("SGD", "Adam")
+           if not ("BatchNorm" in model and optimizer == "Adam")))
