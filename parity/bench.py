@@ -14,8 +14,15 @@ Adding a component is one row in ``WORKLOADS``, e.g. (once the layer exists)::
 ``params=None`` uses the pair's own ``init_params``; give shapes when the
 parity-sized ones are too small to time.  Models hook in through
 ``MODEL_BENCHES``: functions ``devices -> Bench``, most simply
-``model_bench("MLP", {"scratch": {"train step": f, "inference 10k": g},
+``model_bench("MLP", {"scratch": {"train step": f, "inference 500": g},
 "torch": {...}})``, which takes the scratch/torch target from ``TARGETS``.
+``training_bench`` builds one from a ``parity.training.MODELS`` network: a
+training step (forward, backward, SGD update) on one batch of 100, and
+inference (test mode, no gradients) over ``INFERENCE_IMAGES`` images in
+batches of 100.  The 10,000-image test set costs 10,000 / INFERENCE_IMAGES
+times that (every batch is the same work; the phase name says the factor):
+the speed section times each job >= 30 times, and 10k images per call would
+take DeepConvNet's scratch side alone minutes.
 """
 
 from collections.abc import Callable
@@ -24,10 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+import parity.pairs.conv as conv_pairs
+import parity.pairs.normalization as norm_pairs
 from parity.compare import compare
 from parity.inputs import TORCH_DTYPE, cast, labels, one_hot, source
 from parity.registry import find
 from parity.tolerances import tolerance_for
+from parity.training import MODELS, prepare
 from parity.transfer import load_into_torch
 
 BATCH = 100
@@ -68,6 +78,9 @@ class Workload:
     params: Callable | None = None  # rng -> book-layout params; None: the pair's init_params
     flops: Callable | None = None  # (params, forward output) -> forward FLOPs
     train: bool | None = None  # train_flg / .train() for layers with modes
+    # () -> the LayerPair at benchmark size, from the factory that registers it, for pairs
+    # whose twin has fixed sizes (e.g. a Convolution's filter count); None: the registered one
+    pair: Callable | None = None
 
     @property
     def name(self):
@@ -88,10 +101,18 @@ WORKLOADS = [
     Workload("SoftmaxWithLoss", "log_softmax", with_labels(10)),
     Workload("MeanSquaredError", "book", with_labels(10, one_hot_labels=True)),
     Workload("MeanSquaredError", "mean", with_labels(10, one_hot_labels=True)),
+    # SimpleConvNet's convolution and pooling; LeNet-5's C1 output for the average pool
+    Workload("Convolution", "5x5, stride 1, pad 0", randn((BATCH, 1, 28, 28)),
+             params=normal(W=(30, 1, 5, 5), b=(30,)), flops=weight_flops,
+             pair=lambda: conv_pairs.convolution(30, 1, 5, 5)),
+    Workload("Pooling", "2x2, stride 2, pad 0", randn(ACTIVATION_SHAPE)),
+    Workload("AvgPooling", "2x2, stride 2, pad 0", randn((BATCH, 6, 28, 28))),
+    # the BatchNorm MLP's hidden layer, training mode (batch statistics)
+    Workload("BatchNormalization (N,D)", "book", randn((BATCH, 100)), train=True,
+             pair=lambda: norm_pairs.batch_norm(norm_pairs.BN2, "book", (BATCH, 100))),
+    Workload("Dropout", "book", randn(ACTIVATION_SHAPE), train=True),
+    Workload("Flatten", "default", randn((BATCH, 30, 12, 12))),  # SimpleConvNet's pool output
 ]
-
-# Models: functions devices -> Bench, added when the models exist.
-MODEL_BENCHES: list = []
 # Targets for the scratch/torch training-step time (float32, batch 100, same threads).
 TARGETS = {"MLP": 1.0, "SimpleConvNet": 1.0, "DeepConvNet": 2.0}
 
@@ -118,6 +139,91 @@ def model_bench(name, sides):
     return Bench(name, "model", sides, targets=targets)
 
 
+INFERENCE_IMAGES = 500
+
+
+def inference_phase():
+    return f"inference {INFERENCE_IMAGES} (x{10_000 // INFERENCE_IMAGES} = 10k)"
+
+
+def _sync(device):
+    return torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+
+
+def training_bench(name, model):
+    """A model Bench from ``parity.training.MODELS[model]``: both sides hold the same
+    float32 weights (book initialisation) and train with SGD on the same batch."""
+    def make(devices):
+        setup, scratch_opt, _ = prepare(model, "SGD", DTYPE)
+        net, flat = setup.net, MODELS[model][2]
+        rng = source("bench", name)
+        shape = (784,) if flat else (1, 28, 28)
+        x = cast(rng.random((INFERENCE_IMAGES, *shape)), DTYPE)  # pixel-like, in [0, 1)
+        t = labels(rng, INFERENCE_IMAGES, 10)
+        xb, tb = x[:BATCH], t[:BATCH]
+
+        def scratch_step():
+            net.loss(xb, tb, train_flg=True)
+            net.backward()
+            scratch_opt.update(net.params, net.grads)
+
+        def scratch_inference():
+            return [net.predict(x[i : i + BATCH]) for i in range(0, len(x), BATCH)]
+
+        sides = {"scratch": {"train step": scratch_step, inference_phase(): scratch_inference}}
+        for device in devices:
+            sides[side_name(device)] = _torch_model_side(model, device, x, t)
+        bench = model_bench(name, sides)
+        bench.shape = f"train {BATCH}x{'x'.join(map(str, shape))}, infer {INFERENCE_IMAGES}"
+        # training mode (batch statistics; first replayed dropout mask on both sides): in
+        # test mode from its start state the book's BatchNorm divides by sqrt(eps), which
+        # magnifies float32 rounding 1000x (parity.pairs.normalization's documented gap)
+        with torch.no_grad():
+            theirs = prepare(model, "SGD", DTYPE)[0].twin(torch.from_numpy(xb)).numpy()
+        bench.agreement = compare(net.predict(xb, train_flg=True), theirs, tolerance_for(DTYPE),
+                                  component=name, convention="model", dtype=DTYPE,
+                                  quantity="logits", sample="bench", oracle="torch")
+        return bench
+    return make
+
+
+def _eval_twin(model, device):
+    """A fresh twin with the same initial weights, in test mode."""
+    return prepare(model, "SGD", DTYPE)[0].twin.to(device).eval()
+
+
+def _torch_model_side(model, device, x, t):
+    setup, _, torch_opt = prepare(model, "SGD", DTYPE)
+    twin = setup.twin.to(device)
+    x, t = torch.from_numpy(x).to(device), torch.from_numpy(t).to(device)
+    xb, tb = x[:BATCH], t[:BATCH]
+    infer, sync = _eval_twin(model, device), _sync(device)
+
+    def step():
+        torch_opt.zero_grad(set_to_none=True)
+        twin(xb, tb).backward()  # the loss is a scalar: its own backward, as net.backward()
+        torch_opt.step()
+        sync()
+
+    def inference():
+        with torch.no_grad():
+            out = [infer(x[i : i + BATCH]) for i in range(0, len(x), BATCH)]
+        sync()
+        return out
+
+    return {"train step": step, inference_phase(): inference}
+
+
+# Models: functions devices -> Bench (targets from TARGETS by name).
+MODEL_BENCHES = [
+    training_bench("MLP", "MLP 784-100-100-10"),
+    training_bench("MLP + BatchNorm", "MLP 784-100-100-10 + BatchNorm"),
+    training_bench("SimpleConvNet", "SimpleConvNet"),
+    training_bench("LeNet-5", "LeNet-5 (tanh)"),
+    training_bench("DeepConvNet", "DeepConvNet"),
+]
+
+
 def _scratch_side(pair, workload, params, inputs):
     layer = pair.scratch(params)
     mode = {} if workload.train is None else {"train_flg": workload.train}
@@ -139,7 +245,7 @@ def _torch_side(pair, workload, params, inputs, device):
     tensors = [torch.from_numpy(x.copy()).to(device) for x in inputs]
     for i in pair.grad_inputs:
         tensors[i].requires_grad_(True)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    sync = _sync(device)
 
     def forward():
         out = module(*tensors)
@@ -166,7 +272,7 @@ def _torch_side(pair, workload, params, inputs, device):
 
 def build(workload, devices=("cpu",)):
     """The workload's Bench: scratch plus one torch side per device."""
-    pair = find(workload.component, workload.convention)
+    pair = workload.pair() if workload.pair else find(workload.component, workload.convention)
     rng = source("bench", workload.name)
     make_params = workload.params or pair.init_params
     params = {k: cast(v, DTYPE) for k, v in make_params(rng).items()}

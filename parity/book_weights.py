@@ -145,6 +145,11 @@ class BookWeights:
         return checks
 
 
+def evaluated(network):
+    """Whether ``network`` was evaluated in this process (its rows are in results_frame)."""
+    return network in _results
+
+
 def results_frame():
     rows = [r for network in _results.values() for r in network]
     return pd.DataFrame(rows, columns=["network", "impl", "accuracy", "agreement", "published",

@@ -12,7 +12,6 @@ report, ``FULL`` is the book's own length); ``hidden`` and the data sizes can
 shrink everything for tests.
 """
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,9 +25,14 @@ import torch_ref.layers as TL
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
 from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
-from parity.pairs.dropout import replayed_masks
 from parity.registry import Skipped
-from parity.training import BatchSampler, build_pair, train_side_by_side, twin_parameters
+from parity.training import (
+    BatchSampler,
+    build_pair,
+    mask_factory,
+    train_side_by_side,
+    twin_parameters,
+)
 from parity.transfer import to_numpy
 
 # name -> (scratch optimizer class, twin factory, the book's lr in optimizer_compare_mnist)
@@ -104,19 +108,10 @@ class Config:
     weight_decay: float = 0.0
 
 
-def dropout_masks(ratio, *names):
-    """A mask factory as parity.pairs.models.mask_factory, for any dropout ratio: each
-    network build gets a fresh counter, so both sides replay the same masks per layer."""
-    def factory():
-        counter = itertools.count(1)
-        return lambda: replayed_masks(ratio, *names, next(counter))
-    return factory
-
-
 def build(config, n_in, hidden, dtype, seed=0):
     """The scratch net (book init, seeded) and its twin holding the same weights."""
     sizes = (hidden,) * config.layers
-    masks = dropout_masks(config.dropout, "ch6", config.label)
+    masks = mask_factory(config.dropout, "ch6", config.label)
     eps = SM.BATCHNORM_EPS["book"]
 
     def make_net(**kw):

@@ -45,3 +45,10 @@ def labels(rng, n, num_classes):
 
 def one_hot(t, num_classes):
     return np.eye(num_classes)[t]
+
+
+def replayed_masks(p, *names):
+    """A fresh keep-mask source; every source made with these names yields the same masks
+    in turn (``names`` tell apart the dropout layers of one network)."""
+    rng = source("Dropout", "masks", *names)
+    return lambda shape: rng.random(shape) > p  # the book's rule: rand > ratio

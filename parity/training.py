@@ -7,6 +7,8 @@ optimizer and the torch twin with its own, step for step, and records both
 loss curves and the final parameter gap.
 """
 
+import itertools
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,13 +16,16 @@ import pandas as pd
 import torch
 
 import scratch.augment
+import scratch.mnist
 import scratch.models as SM
 import scratch.optimizers as SO
 import torch_ref.augment
+import torch_ref.layers as TL
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
 from parity.augment_plan import draw_plan
-from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
+from parity.inputs import NP_DTYPE, TORCH_DTYPE, replayed_masks, source
+from parity.registry import Skipped
 from parity.transfer import book_links, load_into_torch, read_from_torch, torch_tensor
 
 
@@ -53,7 +58,8 @@ def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
     same initial weights; ``links``: parity.transfer links between them.
     ``augment(step, xb) -> (xb_scratch, xb_torch)`` may transform each batch on
     both sides with the same random parameters.  Returns (curve, final): a DataFrame
-    step/loss_scratch/loss_torch/rel_gap, and the twin's final weights in book layout.
+    step/loss_scratch/loss_torch/rel_gap/s_scratch/s_torch (seconds each side spent on
+    the step: forward, backward, update), and the twin's final weights in book layout.
     """
     tdtype = TORCH_DTYPE[dtype]
     x_t, t_t = torch.from_numpy(x), torch.from_numpy(np.asarray(t))
@@ -63,15 +69,19 @@ def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
         xb, xb_t, tb = x[idx], x_t[idx].to(tdtype), t[idx]
         if augment:
             xb, xb_t = augment(step, xb)
+        started = time.perf_counter()
         loss = float(net.loss(xb, tb, train_flg=True))
         net.backward()  # d loss / d loss: the scalar loss starts its own backward
         scratch_opt.update(net.params, net.grads)
+        between = time.perf_counter()
 
         torch_opt.zero_grad(set_to_none=True)
         loss_t = twin(xb_t, t_t[idx])
         loss_t.backward()
         torch_opt.step()
-        rows.append({"step": step, "loss_scratch": loss, "loss_torch": loss_t.item()})
+        loss_t = loss_t.item()
+        rows.append({"step": step, "loss_scratch": loss, "loss_torch": loss_t,
+                     "s_scratch": between - started, "s_torch": time.perf_counter() - between})
         if on_step:
             on_step(step)
     curve = pd.DataFrame(rows)
@@ -115,25 +125,86 @@ def build_pair(make_net, make_twin, dtype, seed=0):
     return Setup(net, twin, links, dtype)
 
 
+# ---- dropout with the same masks on both sides ----
+def mask_factory(p, *names):
+    """Each call gives the next Dropout layer its replayed mask source; a fresh factory
+    per network build, so both sides (and every finite-difference rebuild) see the same
+    masks layer by layer."""
+    def factory():
+        counter = itertools.count(1)
+        return lambda: replayed_masks(p, *names, next(counter))
+    return factory
+
+
+def masks_as_layers(next_mask_source, convention, p):
+    """A twin's dropout factory: torch Dropout layers drawing from ``next_mask_source``."""
+    return lambda: TL.Dropout(p, convention, mask_source=next_mask_source())
+
+
+def deep_convnet_pair():
+    """ch08's DeepConvNet (book dropout, ratio 0.5) on both sides, masks replayed."""
+    masks = mask_factory(0.5, "training", "DeepConvNet")
+    return (lambda **kw: SM.DeepConvNet(dropout_masks=masks(), **kw),
+            lambda: TM.with_book_loss(TM.DeepConvNet(
+                dropout=masks_as_layers(masks(), "book", 0.5))), False)
+
+
 # The networks trained side by side (scratch factory, twin factory, input flattened?).
 MODELS = {
     "MLP 784-100-100-10": (
         lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, **kw),
         lambda: TM.with_book_loss(TM.MultiLayerNet(784, (100, 100), 10)), True),
+    # the book's MultiLayerNetExtend with its BatchNorm (book convention on both sides)
+    "MLP 784-100-100-10 + BatchNorm": (
+        lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, use_batchnorm=True, **kw),
+        lambda: TM.with_book_loss(TM.MultiLayerNet(
+            784, (100, 100), 10, batchnorm=lambda n: TL.BatchNormalization(
+                n, eps=SM.BATCHNORM_EPS["book"], convention="book"))), True),
     "SimpleConvNet": (
         lambda **kw: SM.SimpleConvNet(**kw),
         lambda: TM.with_book_loss(TM.SimpleConvNet()), False),
+    "LeNet-5 (tanh)": (
+        lambda **kw: SM.LeNet5("tanh", **kw),
+        lambda: TM.with_book_loss(TM.LeNet5("tanh")), False),
+    "DeepConvNet": deep_convnet_pair(),
 }
+
+
+def load_mnist(flatten, dtype):
+    """((x_train, t_train), (x_test, t_test)) in ``dtype``; Skipped without MNIST."""
+    try:
+        return scratch.mnist.load_mnist(flatten=flatten, dtype=np.dtype(dtype))
+    except scratch.mnist.MnistNotFoundError as err:
+        raise Skipped(str(err).splitlines()[0]) from None
+
+
+def accuracies(setup, x, t, batch_size=100):
+    """Test-mode accuracy of each side on (x, t): {"scratch": a, "torch": a}."""
+    twin = setup.twin.eval()
+    x_t = torch.from_numpy(x).to(TORCH_DTYPE[setup.dtype])
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            pred = twin(x_t[i : i + batch_size]).argmax(1).numpy()
+            correct += int(np.sum(pred == t[i : i + batch_size]))
+    twin.train()
+    return {"scratch": setup.net.accuracy(x, t, batch_size), "torch": correct / len(x)}
+
+
+def prepare(model, optimizer, dtype, seed=0):
+    """``model`` on both sides from the same initial weights, with ``optimizer`` on each:
+    (Setup, scratch optimizer, torch optimizer)."""
+    make_net, make_twin, _ = MODELS[model]
+    setup = build_pair(make_net, make_twin, dtype, seed)
+    make_scratch_opt, make_torch_opt = OPTIMIZERS[optimizer]
+    return setup, make_scratch_opt(), make_torch_opt(twin_parameters(setup.twin, setup.links))
 
 
 def train_model(model, optimizer, dtype, x, t, steps, batch_size=100, seed=0, **kw):
     """Train ``model`` with ``optimizer`` on both sides: (curve, twin's final weights, Setup)."""
-    make_net, make_twin, _ = MODELS[model]
-    setup = build_pair(make_net, make_twin, dtype, seed)
-    make_scratch_opt, make_torch_opt = OPTIMIZERS[optimizer]
-    torch_opt = make_torch_opt(twin_parameters(setup.twin, setup.links))
+    setup, scratch_opt, torch_opt = prepare(model, optimizer, dtype, seed)
     batches = BatchSampler(len(x), batch_size, seed).batches(steps)
-    curve, final = train_side_by_side(setup.net, setup.twin, make_scratch_opt(), torch_opt,
+    curve, final = train_side_by_side(setup.net, setup.twin, scratch_opt, torch_opt,
                                       x, t, batches, setup.links, dtype, **kw)
     return curve, final, setup
 

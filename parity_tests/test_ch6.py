@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import parity.ch6 as ch6
+import parity.training as training
 import torch_ref.layers as TL
 import torch_ref.optimizers as TO
 from parity.compare import compare
@@ -88,8 +89,9 @@ def test_weight_decay_missing_on_the_twin_is_caught(data, monkeypatch):
 
 def test_other_dropout_masks_on_the_twin_are_caught(data, monkeypatch):
     calls = iter(range(1000))
-    replayed = ch6.replayed_masks
-    monkeypatch.setattr(ch6, "replayed_masks", lambda p, *names: replayed(p, *names, next(calls)))
+    replayed = training.replayed_masks  # every draw gets new names: the sides' masks part
+    monkeypatch.setattr(training, "replayed_masks",
+                        lambda p, *names: replayed(p, *names, next(calls)))
     outcome = ch6.overfit_compare(data, TINY)
     assert worst(outcome, "dropout 0.2") > 1e-9
 

@@ -14,7 +14,8 @@ from torch import nn
 import scratch.layers as S
 import torch_ref.layers as T
 from parity.compare import compare
-from parity.pairs.dropout import P, replayed_masks
+from parity.inputs import replayed_masks
+from parity.pairs.dropout import P
 from parity.pairs.normalization import BN2, BN4
 from parity.registry import find
 from parity.tolerances import tolerance_for
@@ -139,14 +140,14 @@ class DropoutEvalDrawsMask(S.Dropout):
 def test_dropout_backward_without_mask_is_caught(convention):
     bad = failures(find("Dropout", convention),
                    scratch=lambda p: DropoutBackwardWithoutMask(P, convention,
-                                                                mask_source=replayed_masks()))
+                                                                mask_source=replayed_masks(P)))
     assert {c.quantity.split("/")[-1] for c in bad} == {"dx"}
     assert {c.oracle for c in bad} == {"torch", "finite-diff"}
 
 
 def test_a_mask_drawn_in_eval_is_caught():
     bad = failures(find("Dropout", "book"),
-                   scratch=lambda p: DropoutEvalDrawsMask(P, "book", mask_source=replayed_masks()))
+                   scratch=lambda p: DropoutEvalDrawsMask(P, "book", mask_source=replayed_masks(P)))
     assert {c.quantity for c in bad} == {"step4/out", "step4/dx"}
 
 

@@ -9,19 +9,12 @@ numerical gradient, redrawing the mask on every forward, cannot work).
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.inputs import source
+from parity.inputs import replayed_masks
 from parity.layer_pair import Call, LayerPair, Sample
 from parity.probes import ConventionGap
 from parity.registry import register
 
 P = 0.3  # not 0.5: 1/(1-p) is then not a power of two, so rounding is exercised
-
-
-def replayed_masks(p=P, *names):
-    """A fresh keep-mask source; every source made with these names yields the same masks
-    in turn (``names`` tell apart the dropout layers of one network)."""
-    rng = source("Dropout", "masks", *names)
-    return lambda shape: rng.random(shape) > p  # the book's rule: rand > ratio
 
 
 def dropout_samples(rng):
@@ -39,8 +32,8 @@ def dropout_samples(rng):
 
 def dropout(convention):
     return LayerPair("Dropout", convention,
-                     scratch=lambda p: S.Dropout(P, convention, mask_source=replayed_masks()),
-                     torch=lambda p: T.Dropout(P, convention, mask_source=replayed_masks()),
+                     scratch=lambda p: S.Dropout(P, convention, mask_source=replayed_masks(P)),
+                     torch=lambda p: T.Dropout(P, convention, mask_source=replayed_masks(P)),
                      samples=dropout_samples)
 
 

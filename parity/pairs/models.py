@@ -4,8 +4,6 @@ Small configurations keep the finite-difference oracle affordable; the book's
 full-size networks are exercised by the published-weights and training checks.
 """
 
-import itertools
-
 import numpy as np
 
 import scratch.models as S
@@ -14,9 +12,9 @@ import torch_ref.models as T
 import torch_ref.notes as TN
 from parity.inputs import labels, one_hot
 from parity.layer_pair import Call, LayerPair, Sample
-from parity.pairs.dropout import replayed_masks
 from parity.pairs.losses import fd_gap_of
 from parity.registry import register
+from parity.training import mask_factory, masks_as_layers
 from parity.transfer import book_links
 
 N_IN, HIDDEN, N_OUT = 12, (9, 7), 4
@@ -126,16 +124,6 @@ register(
 
 # ---- networks with state and randomness: BatchNorm running statistics, dropout masks ----
 
-def mask_factory(*names):
-    """Each call gives the next Dropout layer its replayed mask source; a fresh factory
-    per network build, so both sides (and every finite-difference rebuild) see the same
-    masks layer by layer."""
-    def factory():
-        counter = itertools.count(1)
-        return lambda: replayed_masks(DROPOUT_P, *names, next(counter))
-    return factory
-
-
 def train_eval_samples(shape, n_out, loss):
     """Training calls (masks drawn, running statistics updated), then evaluation.
 
@@ -161,7 +149,7 @@ DROPOUT_P = 0.3
 
 def extended_mlp_pair(bn, dropout):
     """The book's MultiLayerNetExtend: Affine -> BatchNorm -> ReLU -> Dropout per hidden layer."""
-    masks = mask_factory("MultiLayerNet", bn, dropout)
+    masks = mask_factory(DROPOUT_P, "MultiLayerNet", bn, dropout)
     sizes = (N_IN, *HIDDEN, N_OUT)
 
     def init(rng):
@@ -181,19 +169,15 @@ def extended_mlp_pair(bn, dropout):
         torch_net=lambda: T.with_book_loss(T.MultiLayerNet(
             N_IN, HIDDEN, N_OUT, batchnorm=lambda n: TL.BatchNormalization(n, eps=eps,
                                                                           convention=bn),
-            dropout=masks_as_layers(masks(), dropout)), "log_softmax"),
+            dropout=masks_as_layers(masks(), dropout, DROPOUT_P)), "log_softmax"),
         init=init, samples=train_eval_samples((N_IN,), N_OUT, "log_softmax"))
-
-
-def masks_as_layers(next_mask_source, convention):
-    return lambda: TL.Dropout(DROPOUT_P, convention, mask_source=next_mask_source())
 
 
 DEEP_IMAGE = (1, 8, 8)  # 8 -> 8 -> 8 -> 4 -> 4 -> 6 -> 3 -> 3 -> 3 -> 1: 64 features
 
 
 def deep_convnet_pair():
-    masks = mask_factory("DeepConvNet")
+    masks = mask_factory(DROPOUT_P, "DeepConvNet")
     shapes = [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3),
               (64, 64, 3, 3), (64, 50), (50, N_OUT)]
     return model_pair(
@@ -202,7 +186,8 @@ def deep_convnet_pair():
                                             dropout_ratio=DROPOUT_P, dropout_masks=masks(),
                                             loss_convention="log_softmax", input_grad=True),
         torch_net=lambda: T.with_book_loss(T.DeepConvNet(
-            DEEP_IMAGE, 50, N_OUT, dropout=masks_as_layers(masks(), "book")), "log_softmax"),
+            DEEP_IMAGE, 50, N_OUT, dropout=masks_as_layers(masks(), "book", DROPOUT_P)),
+            "log_softmax"),
         init=conv_params(shapes), samples=train_eval_samples(DEEP_IMAGE, N_OUT, "log_softmax"),
         # six ReLU layers and three max-pools: a 1e-5 step crosses kinks (measured: rel err
         # up to 4e-3 on dW1..db5); 1e-6 stays on one side of them

@@ -61,5 +61,14 @@ class TrainingRun:
         return checks
 
 
-register(*(TrainingRun(model, optimizer, slow=model != "MLP 784-100-100-10")
-           for model in MODELS for optimizer in ("SGD", "Adam")))
+# Left out: BatchNorm with Adam.  The biases before BatchNorm have zero gradient (the
+# normalisation removes any shift), so each side's gradient is its own rounding noise
+# (~1e-13 in float64) and Adam scales noise up to lr-sized steps: after 200 steps final
+# b2 differs in sign (float64) and W1 by 4.9e-2 relative (float32) -- measured.
+# DeepConvNet runs in float64 only: in float32 eight layers with ReLU kinks and max-pool
+# ties amplify rounding until the runs part (measured after 200 steps: final weights
+# 1e-2 to 1.3 relative apart, SGD and Adam alike); in float64 the loss gap stays <= 1e-6.
+register(*(TrainingRun(model, optimizer, slow=model != "MLP 784-100-100-10",
+                       dtypes=("float64",) if model == "DeepConvNet" else ("float64", "float32"))
+           for model in MODELS for optimizer in ("SGD", "Adam")
+           if not ("BatchNorm" in model and optimizer == "Adam")))

@@ -1,0 +1,150 @@
+"""The accuracy, model-speed and book-weights report parts, on tiny synthetic data.
+
+No MNIST needed: ``load_mnist`` is replaced by random images; the sections'
+skip paths are checked with the variables pointing nowhere.  Each kind of
+check is shown to bite once.  No assertion here is about speed.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import scratch.models as SM
+import torch_ref.models as TM
+from parity import bench, training
+from parity.compare import MISMATCH
+from parity.inputs import source
+from reports.render import GREEN, RED
+from reports.section import Context
+from reports.sections import accuracy as acc
+from reports.sections import book_weights_report as bw
+
+TINY = acc.Plan(train=200, test=50, train_eval=50, epochs=2)
+
+
+def fake_mnist(flatten, dtype):
+    """Random 'images' in [0, 1) with labels: the shapes load_mnist gives, none of the data."""
+    rng = source("test_reports_models", "fake MNIST")
+    x = rng.random((TINY.train, 784)).astype(dtype)
+    xt = rng.random((TINY.test, 784)).astype(dtype)
+    return (x, rng.integers(0, 10, TINY.train)), (xt, rng.integers(0, 10, TINY.test))
+
+
+@pytest.fixture
+def tiny_accuracy(monkeypatch, tmp_path):
+    monkeypatch.setattr(acc, "QUICK", TINY)
+    monkeypatch.setattr(acc, "load_mnist", fake_mnist)
+    return lambda select: acc.accuracy(Context(out=tmp_path, select=select, progress=False))
+
+
+def test_every_model_has_a_run_and_both_sides_start_equal():
+    assert set(acc.RUNS) == set(training.MODELS)
+    for model in training.MODELS:
+        setup, _, _ = training.prepare(model, "SGD", "float64")
+        x = source("test_reports_models", model).random((3, 1, 28, 28))
+        x = x.reshape(3, -1) if training.MODELS[model][2] else x
+        setup.twin.eval()
+        theirs = setup.twin(torch.from_numpy(x)).detach().numpy()
+        np.testing.assert_allclose(setup.net.predict(x), theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_deepconvnet_trains_identically_with_replayed_dropout_masks(tiny_accuracy,
+                                                                   monkeypatch):
+    monkeypatch.setattr(acc, "QUICK", acc.Plan(train=100, test=20, train_eval=20, epochs=2))
+    result = tiny_accuracy("DeepConvNet")
+    final = result.tables[0].view.iloc[-1]
+    assert final["test acc diff pp"] == 0 and final["max rel loss gap"] < 1e-12
+    assert not result.problems
+
+
+def test_accuracy_section_tables_and_plots(tiny_accuracy):
+    result = tiny_accuracy("MLP")  # both MLPs: with and without BatchNorm
+    table = result.tables[0]
+    assert list(table.view["model"]) == ["MLP 784-100-100-10", "MLP 784-100-100-10 + BatchNorm"]
+    assert list(table.data["epoch"]) == [1, 2, 1, 2]
+    assert (table.view["train images"] == TINY.train).all()
+    assert (table.view["test acc diff pp"] == 0).all() and not result.problems
+    assert (table.data[["train s scratch", "train s torch"]] > 0).all().all()
+    assert [f.name for f in result.figures] == ["accuracy_mlp_784_100_100_10",
+                                                "accuracy_mlp_784_100_100_10___batchnorm"]
+
+
+def test_a_twin_that_trains_differently_is_red(tiny_accuracy, monkeypatch):
+    make_net, _, flat = training.MODELS["MLP 784-100-100-10"]
+    wrong = lambda: TM.with_book_loss(TM.MultiLayerNet(784, (100, 100), 10, "sigmoid"))  # noqa: E731
+    monkeypatch.setitem(training.MODELS, "MLP 784-100-100-10", (make_net, wrong, flat))
+    result = tiny_accuracy("MLP 784-100-100-10 + BatchNorm")  # nothing wrong there
+    assert not result.problems
+    view = tiny_accuracy("MLP 784-100-100-10").tables[0].view
+    assert view.iloc[0]["max rel loss gap"] > 1e-3
+    row = pd.Series({"test acc diff pp": acc.MAX_DIFF_PP + 0.01})
+    assert acc.diff_colour(row) == RED and acc.diff_colour(row * 0) == GREEN
+
+
+def test_accuracy_skips_cleanly_without_mnist(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path))
+    result = acc.accuracy(Context(out=tmp_path, progress=False))
+    assert not result.tables and result.notes[0].startswith("skipped")
+
+
+# ---- model benches ----
+@pytest.fixture
+def small_inference(monkeypatch):
+    monkeypatch.setattr(bench, "INFERENCE_IMAGES", 200)
+
+
+@pytest.fixture(scope="module")
+def model_benches():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bench, "INFERENCE_IMAGES", 200)
+        return [make(("cpu",)) for make in bench.MODEL_BENCHES]
+
+
+def test_model_benches_run_both_sides_and_agree(model_benches):
+    for b in model_benches:
+        assert b.kind == "model" and b.agreement.verdict == "match", b.agreement.message()
+        assert set(b.sides) == {"scratch", "torch"}
+        for phases in b.sides.values():
+            assert set(phases) == {"train step", "inference 200 (x50 = 10k)"}
+            for run in phases.values():
+                run()
+        assert b.targets == ({"train step": bench.TARGETS[b.name]}
+                             if b.name in bench.TARGETS else {})
+    assert set(bench.TARGETS) <= {b.name for b in model_benches}
+
+
+def test_a_wrong_model_shows_at_benchmark_size(monkeypatch, small_inference):
+    make_net, make_twin, flat = training.MODELS["MLP 784-100-100-10"]
+    wrong = lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, "tanh", **kw)  # noqa: E731
+    monkeypatch.setitem(training.MODELS, "MLP 784-100-100-10", (wrong, make_twin, flat))
+    assert bench.MODEL_BENCHES[0](("cpu",)).agreement.verdict == MISMATCH
+
+
+# ---- book weights ----
+def test_book_weights_skip_note_without_the_variables(monkeypatch, tmp_path):
+    monkeypatch.delenv("DLFS_WEIGHTS", raising=False)
+    monkeypatch.setattr("parity.book_weights._results", {})
+    result = bw.book_weights(Context(out=tmp_path, progress=False))
+    assert not result.tables and len(result.notes) == 1 + len(bw.PUBLISHED)
+    assert all("skipped" in n and "set DLFS_WEIGHTS" in n for n in result.notes[:-1])
+
+
+def test_book_weights_table_and_a_wrong_accuracy_is_red(monkeypatch, tmp_path):
+    spec = bw.PUBLISHED[0]
+    rows = [{"network": spec.network, "impl": impl, "accuracy": a, "agreement": 1.0,
+             "published": spec.accuracy} for impl, a in (("scratch", spec.accuracy),
+                                                          ("torch", spec.accuracy - 1e-4))]
+    monkeypatch.setattr("parity.book_weights._results", {spec.network: rows})
+    result = bw.book_weights(Context(out=tmp_path, select=spec.network, progress=False))
+    table = result.tables[0]
+    assert table.name == "book_weights" and table.formats == ("csv",)
+    assert list(table.view.columns[:4]) == ["network", "impl", "accuracy", "agreement"]
+    assert [bw.row_colour(r) for _, r in table.view.iterrows()] == [GREEN, RED]
+    assert len(result.problems) == 1 and "(torch)" in result.problems[0]
+
+
+def test_plan_sizes_fit_the_batch():
+    for plan in (acc.QUICK, acc.FULL):
+        assert plan.epochs >= 2 and (plan.train is None or plan.train % acc.BATCH == 0)
+    assert acc.QUICK.train_eval <= acc.QUICK.train
