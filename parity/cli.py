@@ -39,6 +39,19 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def format_summary(summary, width=34):
+    """The per-component table for a terminal: text left-aligned, long names shortened
+    (the CSV keeps them whole)."""
+    summary = summary.rename(columns={"expected_gaps": "gaps", "worst_rel_err": "worst rel"})
+    summary["worst rel"] = summary["worst rel"].map("{:.1e}".format)
+    text = summary.select_dtypes("object").columns.drop("worst rel")
+    for col in text:
+        summary[col] = summary[col].map(lambda s: s if len(s) <= width else s[: width - 1] + "…")
+    fmt = {col: (lambda n: lambda s: f"{s:<{n}}")(summary[col].str.len().max())
+           for col in text}
+    return summary.to_string(index=False, formatters=fmt, justify="left")
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.mnist_root:
@@ -70,9 +83,7 @@ def main(argv=None):
 
     with pd.option_context("display.max_rows", None, "display.width", 160,
                            "display.max_colwidth", 48):
-        summary = summarize(df)
-        summary["worst_rel_err"] = summary["worst_rel_err"].map("{:.1e}".format)
-        print(summary.to_string(index=False))
+        print(format_summary(summarize(df)))
     failures = [c for c in checks if c.verdict not in PASSING]
     gaps = {}  # one line per documented difference, listing the quantities it covers
     for c in checks:
