@@ -48,14 +48,6 @@ def mean_squared_error(y, t):
     return 0.5 * np.sum((y - t) ** 2)
 
 
-def as_class_indices(t, num_classes):
-    """Labels as integer indices; one-hot (or soft) rows become their argmax, as in the book."""
-    t = np.asarray(t)
-    if t.ndim == 2 and t.shape[1] == num_classes:
-        return t.argmax(axis=1)
-    return t.astype(np.intp, copy=False)
-
-
 def as_target_distribution(t, num_classes, dtype):
     """Labels as rows of class probabilities: index labels become one-hot."""
     t = np.asarray(t)

@@ -1,0 +1,50 @@
+"""The book's loss *functions* (ch04) agree with the loss layers and with torch."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import scratch.functions as SF
+import scratch.layers as SL
+from parity.inputs import source
+from parity.tolerances import tolerance_for
+
+TOL = tolerance_for("float64")
+
+
+def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=TOL.rtol, atol=TOL.atol)
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_cross_entropy_error_on_probabilities(one_hot):
+    rng = source("functions", "cross_entropy_error")
+    x, t = rng.standard_normal((7, 10)) * 3, rng.integers(0, 10, 7)
+    labels = np.eye(10)[t] if one_hot else t
+    y = SF.softmax(x)
+    loss = SF.cross_entropy_error(y, labels)
+    close(loss, SL.SoftmaxWithLoss("book").forward(x, labels))
+    close(loss, F.nll_loss(torch.log(torch.from_numpy(y) + 1e-7), torch.from_numpy(t)).item())
+
+
+def test_cross_entropy_error_single_sample_and_its_cap():
+    y = np.array([0.1, 0.7, 0.2])
+    close(SF.cross_entropy_error(y, 1), -np.log(0.7 + 1e-7))
+    close(SF.cross_entropy_error(y, np.array([0, 1, 0])), -np.log(0.7 + 1e-7))
+    # a probability of 0 costs -log(1e-7) = 16.12, not infinity: the book's cap
+    close(SF.cross_entropy_error(np.array([1.0, 0.0]), 1), -np.log(1e-7))
+
+
+def test_mean_squared_error_is_the_books_half_sum():
+    rng = source("functions", "mse")
+    y, t = rng.random((4, 10)), np.eye(10)[rng.integers(0, 10, 4)]
+    close(SF.mean_squared_error(y, t), SL.MeanSquaredError("book").forward(y, t))
+    close(SF.mean_squared_error(y, t), 0.5 * F.mse_loss(torch.from_numpy(y), torch.from_numpy(t),
+                                                       reduction="sum").item())
+
+
+def test_sigmoid_extremes_without_warnings():
+    x = np.array([-1000.0, -745.0, 0.0, 745.0, 1000.0])
+    close(SF.sigmoid(x), torch.sigmoid(torch.from_numpy(x)).numpy())
+    assert SF.sigmoid(x.astype(np.float32)).dtype == np.float32
