@@ -10,10 +10,15 @@ import pickle
 
 import numpy as np
 
+try:
+    from numpy._core.multiarray import _reconstruct  # NumPy 2
+except ImportError:  # NumPy 1.x
+    from numpy.core.multiarray import _reconstruct
+
 # The only globals a pickled dict of arrays refers to (NumPy 1.x and 2.x spellings).
 _ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
