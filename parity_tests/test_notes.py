@@ -1,5 +1,6 @@
 """The study notes' code: its defects are caught, explained, and stay caught."""
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,3 +49,14 @@ def test_sigmoid_snippet_defects_are_reported_and_fixes_match():
     assert checks["dL_dW for 1-D X"].verdict == KNOWN_DEFECT
     assert "X.T is X" in checks["dL_dW for 1-D X"].note
     assert all(checks[q].verdict == "match" for q in checks if q.startswith("corrected"))
+
+
+def test_the_1d_audit_bites_when_the_snippet_handles_1d_input(monkeypatch):
+    import scratch.notes as S
+
+    def fixed(dL_dy, W, X):  # what a corrected snippet would do for one sample
+        return np.outer(X, dL_dy), dL_dy @ W.T
+
+    monkeypatch.setattr(S, "notes_backward", fixed)
+    checks = {c.quantity: c for c in NotesSigmoidSnippet().run("float64")}
+    assert not checks["dL_dW for 1-D X"].passed

@@ -20,6 +20,15 @@ from parity.tolerances import tolerance_for
 from parity.transfer import to_numpy
 
 
+def known_defect(why, **label):
+    """A defect of the notes' code, kept as written: ``why`` says what showed (a passing
+    row); empty ``why`` means the defect did not show -- the audit is stale, a failure."""
+    if why:
+        return Check(verdict=KNOWN_DEFECT, passed=True, note=why, detail=why, **label)
+    return Check(verdict=MISMATCH, passed=False, detail="the documented defect is gone -- "
+                 "update this audit", **label)
+
+
 @dataclass(frozen=True)
 class NotesSimpleCNN:
     """The notes' SimpleCNN, verbatim: its forward must fail, and be explained."""
@@ -36,11 +45,10 @@ class NotesSimpleCNN:
                      quantity="forward", sample="x(2,1,28,28)", oracle="runs at all")
         try:
             model(x)
+            why = ""
         except Exception as err:  # the defect: report it the way a learner needs it
             why = explain_failure(model, err)
-            return [Check(verdict=KNOWN_DEFECT, passed=True, note=why, detail=why, **label)]
-        return [Check(verdict=MISMATCH, passed=False, detail="the notes' SimpleCNN ran: "
-                      "the documented defect is gone -- update this audit", **label)]
+        return [known_defect(why, **label)]
 
 
 @dataclass(frozen=True)
@@ -92,15 +100,15 @@ class NotesSigmoidSnippet:
         _, dW_1, dX_1, db_1 = autograd(x1, True)
         try:
             dW_notes, _ = S.notes_backward(g[0], W, x1)
-            problem = f"np.dot(X.T, dL_dy) gave shape {np.shape(dW_notes)}, not {W.shape}"
+            problem = ("" if np.shape(dW_notes) == W.shape else
+                       f"np.dot(X.T, dL_dy) gave shape {np.shape(dW_notes)}, not {W.shape}")
         except ValueError as err:
             problem = f"np.dot(X.T, dL_dy) raised ValueError ({err})"
-        checks.append(Check(
-            component=self.component, convention=self.convention, dtype=dtype,
-            quantity="dL_dW for 1-D X", sample="X(4,)", oracle="torch autograd",
-            verdict=KNOWN_DEFECT, passed=True,
-            note=f"known defect in the notes: for 1-D X, X.T is X, so {problem}; "
-                 f"dW needs the outer product np.outer(X, dL_dz)"))
+        why = problem and (f"known defect in the notes: for 1-D X, X.T is X, so {problem}; "
+                           f"dW needs the outer product np.outer(X, dL_dz)")
+        checks.append(known_defect(why, component=self.component, convention=self.convention,
+                                   dtype=dtype, quantity="dL_dW for 1-D X", sample="X(4,)",
+                                   oracle="torch autograd"))
         fixed_1 = S.sigmoid_layer_backward(g[0], W, x1, S.notes_forward(x1, W, b))
         for name, ours, theirs in zip(("dW", "dX", "db"), fixed_1, (dW_1, dX_1, db_1)):
             check(f"corrected {name} for 1-D X", ours, theirs, sample="X(4,)")
