@@ -18,21 +18,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-import scratch.mnist
 import scratch.models as SM
 import scratch.optimizers as SO
 import torch_ref.layers as TL
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
 from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
-from parity.registry import Skipped
 from parity.training import (
     BatchSampler,
     build_pair,
+    load_mnist,
     mask_factory,
     train_side_by_side,
     twin_parameters,
 )
+from parity.training import accuracies as side_accuracies
 from parity.transfer import to_numpy
 
 # name -> (scratch optimizer class, twin factory, the book's lr in optimizer_compare_mnist)
@@ -84,10 +84,7 @@ class Outcome:
 
 def mnist(dtype="float64"):
     """MNIST as ``Data`` (pixels in [0, 1], flat); raises ``Skipped`` when it is absent."""
-    try:
-        (x, t), (x_test, t_test) = scratch.mnist.load_mnist(dtype=np.dtype(dtype))
-    except scratch.mnist.MnistNotFoundError as err:
-        raise Skipped(str(err).splitlines()[0]) from None
+    (x, t), (x_test, t_test) = load_mnist(flatten=True, dtype=dtype)
     return Data(x, t, x_test, t_test)
 
 
@@ -139,14 +136,6 @@ def optimizers(config, setup):
             twin(TO.param_groups(named, config.weight_decay), lr=lr))
 
 
-def twin_accuracy(twin, x, t, dtype):
-    twin.eval()
-    with torch.no_grad():
-        y = twin(torch.from_numpy(x).to(TORCH_DTYPE[dtype]))
-    twin.train()
-    return float(np.mean(to_numpy(y).argmax(axis=1) == t))
-
-
 def train(config, x, t, steps, batch_size, settings, every=None, evaluate=None, progress=None):
     """Train ``config`` on both sides: loss rows per step, and ``evaluate`` rows (x = epoch)
     before training and every ``every`` steps.  ``evaluate(setup) -> {curve: (s, t)}``."""
@@ -187,10 +176,10 @@ def array_gap(config, quantity, pairs):
             "max_abs_gap": float(diffs[finite].max()) if finite.any() else np.nan}
 
 
-def accuracies(sets, dtype):
+def accuracies(sets):
     """``evaluate`` for ``train``: accuracy on each named (x, t) of ``sets``, both sides."""
     def evaluate(setup):
-        return {name: (setup.net.accuracy(x, t), twin_accuracy(setup.twin, x, t, dtype))
+        return {name: tuple(side_accuracies(setup, x, t).values())
                 for name, (x, t) in sets.items()}
     return evaluate
 
@@ -229,7 +218,7 @@ def batch_norm_compare(data, s, progress=None):
     n = min(s.bn_samples, len(data.x))
     x, t = data.x[:n], data.t[:n]
     epoch = max(n // 100, 1)
-    train_acc = accuracies({"train acc": (x, t)}, s.dtype)
+    train_acc = accuracies({"train acc": (x, t)})
     configs = [Config(f"w={w:.3g}, {'BatchNorm' if bn else 'no BatchNorm'}", layers=5,
                       weight_init_std=float(w), batchnorm=bn)
                for w in s.bn_scales for bn in (True, False)]
@@ -251,7 +240,7 @@ def overfit_compare(data, s, progress=None):
                Config("dropout 0.2", layers=6, dropout=0.2)]
     return run_configs("overfitting: weight decay and dropout", configs, lambda c, p: train(
         c, x, t, s.overfit_epochs * epoch, 100, s, every=epoch,
-        evaluate=accuracies(sets, s.dtype), progress=p), progress)
+        evaluate=accuracies(sets), progress=p), progress)
 
 
 HISTOGRAM_CONFIGS = [("sigmoid", 1.0), ("sigmoid", 0.01), ("sigmoid", "xavier"),

@@ -25,16 +25,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-import scratch.mnist
 import scratch.models as SM
 import scratch.optimizers as SO
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
 from parity.compare import compare
 from parity.inputs import TORCH_DTYPE, source
-from parity.registry import Skipped
 from parity.tolerances import tolerance_for
-from parity.training import BatchSampler, build_pair, train_side_by_side, twin_parameters
+from parity.training import (
+    BatchSampler,
+    build_pair,
+    load_mnist,
+    train_side_by_side,
+    twin_parameters,
+)
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,7 @@ def validation_split(x, t, fraction, seed=0):
 
 def load_book_subset(search, dtype="float64"):
     """The first ``search.train_size`` MNIST training images, flattened; Skipped without MNIST."""
-    try:
-        (x, t), _ = scratch.mnist.load_mnist(flatten=True, dtype=np.dtype(dtype))
-    except scratch.mnist.MnistNotFoundError as err:
-        raise Skipped(str(err).splitlines()[0]) from None
+    (x, t), _ = load_mnist(flatten=True, dtype=dtype)
     return x[: search.train_size], t[: search.train_size]
 
 

@@ -8,21 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import scratch.mnist
 from parity.compare import compare
-from parity.registry import Skipped, register
+from parity.registry import register
 from parity.tolerances import Tolerance, tolerance_for
-from parity.training import MODELS, train_model
+from parity.training import MODELS, load_mnist, train_model
 
 STEPS = 200
-
-
-def load_train_set(flatten, dtype):
-    try:
-        (x, t), _ = scratch.mnist.load_mnist(flatten=flatten, dtype=np.dtype(dtype))
-    except scratch.mnist.MnistNotFoundError as err:
-        raise Skipped(str(err).splitlines()[0]) from None
-    return x, t
 
 
 @dataclass(frozen=True)
@@ -42,7 +33,7 @@ class TrainingRun:
         return f"{self.optimizer}, {self.steps} steps, batch 100"
 
     def run(self, dtype):
-        x, t = load_train_set(MODELS[self.model][2], dtype)
+        (x, t), _ = load_mnist(MODELS[self.model][2], dtype)
         curve, final, setup = train_model(self.model, self.optimizer, dtype, x, t, self.steps)
         tol = tolerance_for(f"training-{dtype}")
         drift = curve.index[curve.rel_gap > 1e-6]
