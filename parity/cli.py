@@ -61,7 +61,8 @@ def main(argv=None):
     entries = load_all()
     if args.list:
         for e in entries:
-            print(f"{entry_id(e):50s} {', '.join(e.dtypes)}")
+            doc = getattr(e, "doc", "")
+            print(f"{entry_id(e):50s} {', '.join(e.dtypes):17s} {doc}".rstrip())
         return 0
 
     started = time.perf_counter()

@@ -16,7 +16,7 @@ more against central finite differences.
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -74,8 +74,6 @@ class LayerPair:
     grad_inputs: tuple = (0,)
     backward: bool = True
     dtypes: tuple = DTYPES
-    # quantity -> why the scratch backward is *not* the derivative of its forward
-    fd_gaps: dict = field(default_factory=dict)
     fd_step: float = FD_STEP  # smaller for deep ReLU/max-pool stacks, where 1e-5 crosses kinks
     doc: str = ""
 
@@ -202,10 +200,10 @@ class LayerPair:
             tol = dataclasses.replace(tolerance_for("finite-diff"), atol=noise)
             where = spot_indices(array.size, source(self.component, sample.name, "fd", q))
             numeric = central_difference(objective, array, step, indices=where).reshape(-1)
-            gap = sample.fd_gap or self.fd_gaps.get(q, "")
             got = analytic[q]  # of the wrong shape (e.g. a missing dx): compare reports it
             got = got.reshape(-1)[where] if got.shape == array.shape else got
-            checks.append(compare(got, numeric, tol, quantity=q, expected_gap=gap, **label))
+            checks.append(compare(got, numeric, tol, quantity=q, expected_gap=sample.fd_gap,
+                                  **label))
         return checks
 
 
