@@ -96,7 +96,7 @@ def book_links(module):
             params.append(Link(f"W{n_weight}", prefix + "weight", layout))
             if m.bias is not None:
                 params.append(Link(f"b{n_weight}", prefix + "bias"))
-        elif isinstance(m, torch.nn.modules.batchnorm._BatchNorm) or hasattr(m, "running_var"):
+        elif hasattr(m, "running_var"):  # nn.BatchNorm1d/2d and the book's BookBatchNorm
             n_norm += 1
             params += [Link(f"gamma{n_norm}", prefix + "weight"),
                        Link(f"beta{n_norm}", prefix + "bias")]
