@@ -12,10 +12,9 @@ import time
 
 import pandas as pd
 
-from parity import book_weights
-from parity.compare import KNOWN_DEFECT, PASSING
-from parity.registry import entry_id, load_all
-from parity.runner import (
+from parity.engine.compare import KNOWN_DEFECT, PASSING
+from parity.engine.registry import entry_id, load_all
+from parity.engine.runner import (
     OUT_DIR,
     run_entries,
     single_threaded,
@@ -23,6 +22,7 @@ from parity.runner import (
     to_frame,
     write_atomic,
 )
+from parity.experiments import book_weights
 
 
 def parse_args(argv=None):
@@ -44,7 +44,7 @@ def format_summary(summary, width=34):
     (the CSV keeps them whole)."""
     summary = summary.rename(columns={"expected_gaps": "gaps", "worst_rel_err": "worst rel"})
     summary["worst rel"] = summary["worst rel"].map("{:.1e}".format)
-    text = ["component", "convention", "dtype", "oracle", "verdict"]
+    text = ["component", "variant", "dtype", "oracle", "verdict"]
     for col in text:
         summary[col] = summary[col].map(lambda s: s if len(s) <= width else s[: width - 1] + "…")
     fmt = {col: (lambda n: lambda s: f"{s:<{n}}")(summary[col].str.len().max())
@@ -89,23 +89,23 @@ def main(argv=None):
     gaps = {}  # one line per documented difference, listing the quantities it covers
     for c in checks:
         if c.verdict == "expected gap":
-            key = (c.component, c.convention, c.oracle, c.note)
+            key = (c.component, c.variant, c.oracle, c.note)
             gaps.setdefault(key, set()).add(c.quantity.split("/")[-1])
     if gaps:
         print("\nDocumented differences (expected gaps, reproduced by this run):")
-        for (component, convention, oracle, note), quantities in sorted(gaps.items()):
-            print(f"  {component} [{convention}] {', '.join(sorted(quantities))} "
+        for (component, variant, oracle, note), quantities in sorted(gaps.items()):
+            print(f"  {component} [{variant}] {', '.join(sorted(quantities))} "
                   f"vs {oracle}: {note}")
     measured = [c for c in checks if c.verdict == "match" and c.note]
     if measured:
         print("\nMeasured along the way:")
         for c in measured:
-            print(f"  {c.component} [{c.convention}] {c.dtype}: {c.note}")
+            print(f"  {c.component} [{c.variant}] {c.dtype}: {c.note}")
     defects = [c for c in checks if c.verdict == KNOWN_DEFECT]
     if defects:
         print("\nKnown defects in published code (kept as written; must keep failing):")
         for c in defects:
-            print(f"  {c.component} [{c.convention}] {c.quantity}: {c.note}")
+            print(f"  {c.component} [{c.variant}] {c.quantity}: {c.note}")
     for line in skipped:
         print(f"skipped: {line}")
     shown = checks if args.verbose else failures

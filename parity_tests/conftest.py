@@ -1,8 +1,8 @@
 import pytest
 
-from parity.compare import PASSING
-from parity.registry import Skipped
-from parity.runner import single_threaded
+from parity.engine.compare import PASSING
+from parity.engine.registry import Skipped
+from parity.engine.runner import single_threaded
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -17,7 +17,7 @@ def assert_entry_passes(entry, dtype):
         checks = entry.run(dtype)
     except Skipped as why:
         pytest.skip(str(why))
-    assert checks, f"{entry.component} [{entry.convention}] {dtype} produced no checks"
+    assert checks, f"{entry.component} [{entry.variant}] {dtype} produced no checks"
     failures = [c.message() for c in checks if c.verdict not in PASSING]
     assert not failures, "\n".join(failures)
     return checks

@@ -8,9 +8,9 @@ import torch
 
 import scratch.augment as S
 import torch_ref.augment as T
-from parity.augment_plan import AugmentPlan, draw_plan
-from parity.inputs import source
-from parity.registry import find
+from parity.engine.inputs import source
+from parity.engine.registry import find
+from parity.experiments.augment_plan import AugmentPlan, draw_plan
 from parity_tests.test_engine_bites import MESSAGE
 
 BILINEAR = "bilinear, +-15 deg about ((W-1)/2, (H-1)/2); F.rotate"
@@ -153,7 +153,7 @@ def test_augmentation_slips_are_caught(component, slip, quantity, dtype):
 
 
 def _entries():
-    from parity.registry import load_all
+    from parity.engine.registry import load_all
 
     return [e for e in load_all() if e.component.startswith("augment/")]
 

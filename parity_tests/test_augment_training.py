@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from parity.compare import compare
-from parity.tolerances import tolerance_for
-from parity.training import plan_augment, train_model
+from parity.engine.compare import compare
+from parity.engine.tolerances import tolerance_for
+from parity.experiments.training import plan_augment, train_model
 
 MLP = "MLP 784-100-100-10"
 RECIPE = dict(max_shift=2, pad=2, flip=True, max_angle=15.0, noise_std=0.05)

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from parity.book_weights import PUBLISHED, BookWeights
+from parity.experiments.book_weights import PUBLISHED, BookWeights
 from parity_tests.conftest import assert_entry_passes
 from scratch.weights import load_npz, load_pickle, save_npz
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import parity.ch6 as ch6
-import parity.training as training
+import parity.experiments.ch6 as ch6
+import parity.experiments.training as training
 import torch_ref.layers as TL
 import torch_ref.optimizers as TO
-from parity.compare import compare
-from parity.tolerances import tolerance_for
+from parity.engine.compare import compare
+from parity.engine.tolerances import tolerance_for
 from reports.section import Context
 
 TINY = ch6.Settings(steps=6, batch_size=20, hidden=8, bn_scales=(1.0, 0.01), bn_samples=200,

@@ -3,9 +3,9 @@
 import pandas as pd
 
 from parity import cli
-from parity.compare import CSV_COLUMNS
+from parity.engine.compare import CSV_COLUMNS
 
-REQUIRED = ["component", "convention", "dtype", "quantity", "max_abs_err", "max_rel_err",
+REQUIRED = ["component", "variant", "dtype", "quantity", "max_abs_err", "max_rel_err",
             "atol", "rtol", "passed"]
 
 
@@ -29,7 +29,7 @@ def test_a_failing_check_makes_the_exit_status_nonzero(tmp_path, monkeypatch, ca
     import dataclasses
 
     import scratch.layers as S
-    from parity import registry
+    from parity.engine import registry
 
     class Broken(S.Tanh):
         def backward(self, dout):

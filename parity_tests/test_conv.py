@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 import scratch.conv as S
 import scratch.models as SM
-from parity.compare import PASSING
-from parity.inputs import DTYPES, NP_DTYPE
-from parity.layer_pair import Sample
+from parity.engine.compare import PASSING
+from parity.engine.inputs import DTYPES, NP_DTYPE
+from parity.engine.layer_pair import Sample
+from parity.engine.registry import find
+from parity.engine.tolerances import tolerance_for
 from parity.pairs.conv import avg_pooling, convolution, max_pooling, setting
-from parity.registry import find
-from parity.tolerances import tolerance_for
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 

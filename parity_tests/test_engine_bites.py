@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 import scratch.layers as S
-from parity.compare import compare
-from parity.probes import ConventionGap
-from parity.registry import find
-from parity.tolerances import tolerance_for
-from parity.transfer import Link
+from parity.engine.compare import compare
+from parity.engine.probes import ConventionGap
+from parity.engine.registry import find
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import Link
 
 MESSAGE = re.compile(
-    r"MISMATCH: (?P<component>.+) \[(?P<convention>.+)\] (?P<dtype>float\d+) (?P<quantity>\S+) "
+    r"MISMATCH: (?P<component>.+) \[(?P<variant>.+)\] (?P<dtype>float\d+) (?P<quantity>\S+) "
     r"\(sample .+, vs (?P<oracle>[\w-]+)\): max abs err \S+, max rel err \S+ "
     r"\(atol \S+, rtol \S+\); worst at index \(.*\): got .+ expected .+")
 
@@ -65,7 +65,7 @@ def test_sigmoid_backward_using_x_is_caught(dtype):
     assert bad and {c.quantity for c in bad} == {"dx"}
     m = MESSAGE.match(bad[0].message())
     assert m, bad[0].message()
-    assert (m["component"], m["convention"], m["dtype"], m["quantity"]) == (
+    assert (m["component"], m["variant"], m["dtype"], m["quantity"]) == (
         "sigmoid", "default", dtype, "dx")
 
 

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 import scratch.functions as SF
 import scratch.layers as SL
-from parity.inputs import source
-from parity.tolerances import tolerance_for
+from parity.engine.inputs import source
+from parity.engine.tolerances import tolerance_for
 
 TOL = tolerance_for("float64")
 

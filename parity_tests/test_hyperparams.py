@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import torch_ref.optimizers as TO
-from parity import hyperparams as H
-from parity.registry import Skipped
+from parity.engine.registry import Skipped
+from parity.experiments import hyperparams as H
 from reports.render import RED
 from reports.section import Context
 from reports.sections import hyperparams as section

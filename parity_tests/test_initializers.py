@@ -8,7 +8,7 @@ import torch
 
 import scratch.initializers as S
 import torch_ref.initializers as T
-from parity.registry import find
+from parity.engine.registry import find
 
 
 @pytest.mark.parametrize("book_shape,torch_shape", [

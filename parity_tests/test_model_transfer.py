@@ -7,21 +7,21 @@ import numpy as np
 import pytest
 import torch
 
-from parity.inputs import source
-from parity.layer_pair import LayerPair
-from parity.registry import load_all
-from parity.tolerances import tolerance_for
-from parity.transfer import load_into_scratch, load_into_torch, read_from_torch, scratch_attr
+from parity.engine.inputs import source
+from parity.engine.layer_pair import LayerPair
+from parity.engine.registry import load_all
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import load_into_scratch, load_into_torch, read_from_torch, scratch_attr
 from scratch.weights import load_npz, save_npz
 
 NETWORKS = [e for e in load_all() if isinstance(e, LayerPair) and e.component in (
     "TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "LeNet5", "DeepConvNet")]
-IDS = [f"{e.component}-{e.convention}" for e in NETWORKS]
+IDS = [f"{e.component}-{e.variant}" for e in NETWORKS]
 
 
 def build(pair):
     """Both sides from the pair's seeded parameters, plus an input batch."""
-    rng = source(pair.component, pair.convention, "transfer")
+    rng = source(pair.component, pair.variant, "transfer")
     params = pair.init_params(rng)
     net, twin = pair.scratch({k: v.copy() for k, v in params.items()}), pair.torch(params)
     twin = twin.double()

@@ -13,12 +13,12 @@ from torch import nn
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.compare import compare
-from parity.inputs import replayed_masks
+from parity.engine.compare import compare
+from parity.engine.inputs import replayed_masks
+from parity.engine.registry import find
+from parity.engine.tolerances import tolerance_for
 from parity.pairs.dropout import P
 from parity.pairs.normalization import BN2, BN4
-from parity.registry import find
-from parity.tolerances import tolerance_for
 from parity_tests.test_engine_bites import MESSAGE, failures
 
 TOL64 = tolerance_for("float64")

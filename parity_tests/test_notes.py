@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 import torch_ref.notes as T
-from parity.audit import explain_failure
-from parity.compare import KNOWN_DEFECT
+from parity.engine.audit import explain_failure
+from parity.engine.compare import KNOWN_DEFECT
 from parity.pairs.notes import NotesSigmoidSnippet, NotesSimpleCNN
 
 

@@ -8,12 +8,12 @@ import pytest
 import scratch.optimizers as S
 import scratch.regularization as R
 import scratch.schedules as SS
-from parity.compare import EXPECTED_GAP, MATCH
-from parity.inputs import source
-from parity.optim_pair import SHAPES, Problem, Trajectory
+from parity.engine.compare import EXPECTED_GAP, MATCH
+from parity.engine.inputs import source
+from parity.engine.optim_pair import SHAPES, Problem, Trajectory
+from parity.engine.registry import find, load_all
+from parity.engine.tolerances import tolerance_for
 from parity.pairs.optimizers import LAM, SCHEDULES, STEP_DECAY, TRAJECTORIES
-from parity.registry import find, load_all
-from parity.tolerances import tolerance_for
 
 OPTIMIZERS = [e for e in load_all() if hasattr(e, "trajectories")]
 

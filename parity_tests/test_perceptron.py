@@ -7,8 +7,8 @@ import torch
 
 import scratch.perceptron as S
 import torch_ref.perceptron as T
-from parity.registry import find
-from parity.transfer import load_into_torch
+from parity.engine.registry import find
+from parity.engine.transfer import load_into_torch
 from parity_tests.test_engine_bites import MESSAGE, failures
 
 GATES = ("AND", "NAND", "OR", "XOR")

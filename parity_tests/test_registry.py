@@ -2,7 +2,7 @@
 
 import pytest
 
-from parity.registry import entry_id, load_all
+from parity.engine.registry import entry_id, load_all
 from parity_tests.conftest import assert_entry_passes
 
 CASES = [pytest.param(e, d, id=entry_id(e, d),
@@ -16,7 +16,7 @@ def test_entry(entry, dtype):
 
 
 def test_registry_is_unique_and_covers_both_dtypes():
-    keys = [(e.component, e.convention) for e in load_all()]
+    keys = [(e.component, e.variant) for e in load_all()]
     assert len(keys) == len(set(keys))
     floats = {d for e in load_all() for d in e.dtypes}
     assert {"float64", "float32"} <= floats
@@ -24,7 +24,7 @@ def test_registry_is_unique_and_covers_both_dtypes():
 
 def test_every_backward_is_checked_against_finite_differences():
     """Each LayerPair with a backward has at least one smooth single-call sample."""
-    from parity.layer_pair import LayerPair
+    from parity.engine.layer_pair import LayerPair
 
     for e in load_all():
         if isinstance(e, LayerPair) and e.backward:

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 import scratch.layers as S
-from parity import bench, registry
-from parity.compare import CSV_COLUMNS, MISMATCH
-from parity.runner import write_atomic
+from parity.engine import registry
+from parity.engine.compare import CSV_COLUMNS, MISMATCH
+from parity.engine.runner import write_atomic
+from parity.experiments import bench
 from parity_tests.test_walls import imported_modules
 from reports import cli
 from reports.render import AMBER, GREEN, RED, highlight, styled, to_markdown

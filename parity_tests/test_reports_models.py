@@ -12,9 +12,9 @@ import torch
 
 import scratch.models as SM
 import torch_ref.models as TM
-from parity import bench, training
-from parity.compare import MISMATCH
-from parity.inputs import source
+from parity.engine.compare import MISMATCH
+from parity.engine.inputs import source
+from parity.experiments import bench, training
 from reports.render import GREEN, RED
 from reports.section import Context
 from reports.sections import accuracy as acc
@@ -124,7 +124,7 @@ def test_a_wrong_model_shows_at_benchmark_size(monkeypatch, small_inference):
 # ---- book weights ----
 def test_book_weights_skip_note_without_the_variables(monkeypatch, tmp_path):
     monkeypatch.delenv("DLFS_WEIGHTS", raising=False)
-    monkeypatch.setattr("parity.book_weights._results", {})
+    monkeypatch.setattr("parity.experiments.book_weights._results", {})
     result = bw.book_weights(Context(out=tmp_path, progress=False))
     assert not result.tables and len(result.notes) == 1 + len(bw.PUBLISHED)
     assert all("skipped" in n and "set DLFS_WEIGHTS" in n for n in result.notes[:-1])
@@ -135,7 +135,7 @@ def test_book_weights_table_and_a_wrong_accuracy_is_red(monkeypatch, tmp_path):
     rows = [{"network": spec.network, "impl": impl, "accuracy": a, "agreement": 1.0,
              "published": spec.accuracy} for impl, a in (("scratch", spec.accuracy),
                                                           ("torch", spec.accuracy - 1e-4))]
-    monkeypatch.setattr("parity.book_weights._results", {spec.network: rows})
+    monkeypatch.setattr("parity.experiments.book_weights._results", {spec.network: rows})
     result = bw.book_weights(Context(out=tmp_path, select=spec.network, progress=False))
     table = result.tables[0]
     assert table.name == "book_weights" and table.formats == ("csv",)

@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from parity.compare import compare
-from parity.tolerances import tolerance_for
-from parity.training import OPTIMIZERS, BatchSampler, train_model
+from parity.engine.compare import compare
+from parity.engine.tolerances import tolerance_for
+from parity.experiments.training import OPTIMIZERS, BatchSampler, train_model
 
 
 def test_sampler_shuffles_without_replacement_and_is_seeded():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from parity.runner import OUT_DIR, write_atomic
+from parity.engine.runner import OUT_DIR, write_atomic
 from reports.render import index_html, write_section
 from reports.section import Context, load_sections
 

@@ -1,6 +1,6 @@
 """Turn section Results into files: CSV, Markdown, PNG and one index.html.
 
-Every file goes through ``parity.runner.write_atomic``: a crash or Ctrl-C
+Every file goes through ``parity.engine.runner.write_atomic``: a crash or Ctrl-C
 leaves the previous file intact.  index.html is written last and embeds the
 plots (base64), so it is one self-contained page.
 """
@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from parity.runner import write_atomic  # noqa: E402
+from parity.engine.runner import write_atomic  # noqa: E402
 
 RED, AMBER, GREEN = "#f8c4c4", "#ffe2a8", "#cdebc9"
 

@@ -1,6 +1,6 @@
 """Data augmentation for MNIST batches in NumPy: shift, pad + crop, flip, rotation, noise.
 
-Every random choice comes in a *plan* (``parity.augment_plan.AugmentPlan``: plain
+Every random choice comes in a *plan* (``parity.experiments.augment_plan.AugmentPlan``: plain
 NumPy fields, read here by name), so the same plan can be applied by the torch
 twin.  Images are (N, C, H, W) float arrays; the result has the input's shape and
 dtype and the input is never written into.

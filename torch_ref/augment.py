@@ -1,6 +1,6 @@
 """The same augmentations with torchvision.transforms.v2.functional, driven by a plan.
 
-The plan (``parity.augment_plan.AugmentPlan``, plain NumPy fields read by name)
+The plan (``parity.experiments.augment_plan.AugmentPlan``, plain NumPy fields read by name)
 fixes every random choice, so the functional forms -- not the random transform
 classes, which draw their own parameters -- apply exactly the scratch side's
 choices.  x: (N, C, H, W) float tensor; a new tensor comes back.

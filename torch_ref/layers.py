@@ -1,7 +1,7 @@
 """PyTorch twins of ``scratch.layers`` (same names, same conventions).
 
 Stock modules where torch has the book's behaviour; a few lines of custom code
-where it has no setting for it.  Weights are copied in by ``parity.transfer``.
+where it has no setting for it.  Weights are copied in by ``parity.engine.transfer``.
 """
 
 import torch

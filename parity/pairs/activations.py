@@ -4,9 +4,9 @@ import numpy as np
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.inputs import with_values
-from parity.layer_pair import LayerPair, Sample
-from parity.registry import register
+from parity.engine.inputs import with_values
+from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.registry import register
 
 EXTREMES = [1000.0, -1000.0, 800.0, -800.0, 30.0, -30.0]
 

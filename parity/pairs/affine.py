@@ -2,10 +2,10 @@
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.inputs import with_values
-from parity.layer_pair import LayerPair, Sample
-from parity.registry import register
-from parity.transfer import Link
+from parity.engine.inputs import with_values
+from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.registry import register
+from parity.engine.transfer import Link
 
 N_IN, N_OUT = 12, 5
 

@@ -1,6 +1,6 @@
 """Data augmentation: NumPy (scratch.augment) against torchvision.transforms.v2.functional.
 
-One plan (parity.augment_plan) per sample fixes every random choice; both sides
+One plan (parity.experiments.augment_plan) per sample fixes every random choice; both sides
 apply it and the images are compared.  Whole-pixel operations (shift, pad + crop,
 flip) and the noise must match exactly in every dtype.  Rotation samples between
 pixels; both sides use the same centre ((W - 1) / 2, (H - 1) / 2), zero outside,
@@ -26,12 +26,12 @@ import torch
 
 import scratch.augment as S
 import torch_ref.augment as T
-from parity.augment_plan import draw_plan
-from parity.compare import compare
-from parity.inputs import DTYPES, cast, source
-from parity.registry import register
-from parity.tolerances import tolerance_for
-from parity.transfer import to_numpy
+from parity.engine.compare import compare
+from parity.engine.inputs import DTYPES, cast, source
+from parity.engine.registry import register
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import to_numpy
+from parity.experiments.augment_plan import draw_plan
 
 N, SHAPE = 6, (1, 28, 28)
 
@@ -59,7 +59,7 @@ class AugmentPair:
     """One plan per sample from ``draw_plan(rng, N, **plan)``; compare the images."""
 
     component: str
-    convention: str
+    variant: str
     plan: dict  # keyword arguments of draw_plan
     exact: bool = False  # True: pixel-exact in every dtype; False: the dtype's tolerance
     dtypes: tuple = DTYPES
@@ -70,13 +70,13 @@ class AugmentPair:
         tol = tolerance_for("exact" if self.exact else dtype)
         checks = []
         for name, images in SAMPLES.items():
-            rng = source(self.component, self.convention, name)
+            rng = source(self.component, self.variant, name)
             x = cast(images(rng), dtype)
             plan = draw_plan(rng, len(x), x.shape[1:], **self.plan)
             x_ours, x_theirs = x.copy(), torch.from_numpy(x.copy())
             ours = np.asarray(self.scratch(x_ours, plan))
             theirs = to_numpy(self.torch(x_theirs, plan))
-            label = dict(component=self.component, convention=self.convention, dtype=dtype,
+            label = dict(component=self.component, variant=self.variant, dtype=dtype,
                          sample=name)
             checks += [
                 compare(ours, theirs, tol, quantity="out", oracle="torch", **label),

@@ -1,8 +1,8 @@
 """The book's published weights: accuracies and predictions on both sides (needs
 $DLFS_WEIGHTS and $MNIST_ROOT; skipped, with that reason, otherwise)."""
 
-from parity.book_weights import PUBLISHED, SLOW, BookWeights
-from parity.registry import register
+from parity.engine.registry import register
+from parity.experiments.book_weights import PUBLISHED, SLOW, BookWeights
 
 register(*(BookWeights(spec) for spec in PUBLISHED),
          *(BookWeights(spec, slow=True) for spec in SLOW))

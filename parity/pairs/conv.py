@@ -1,6 +1,6 @@
 """Convolution, max pooling, average pooling vs nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d.
 
-One entry per layer setting (kernel, stride, padding, bias); the convention
+One entry per layer setting (kernel, stride, padding, bias); the variant
 column names the setting.  AvgPooling's two real conventions (count_include_pad)
 get an entry each and a probe that they differ.  Samples are small: the float64
 finite-difference oracle costs two forwards per input and weight element.
@@ -10,11 +10,11 @@ import numpy as np
 
 import scratch.conv as S
 import torch_ref.conv as T
-from parity.inputs import with_values
-from parity.layer_pair import LayerPair, Sample
-from parity.probes import ConventionGap
-from parity.registry import register
-from parity.transfer import Link
+from parity.engine.inputs import with_values
+from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.probes import ConventionGap
+from parity.engine.registry import register
+from parity.engine.transfer import Link
 
 
 def setting(kernel, stride, pad, *extra):

@@ -9,10 +9,10 @@ numerical gradient, redrawing the mask on every forward, cannot work).
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.inputs import replayed_masks
-from parity.layer_pair import Call, LayerPair, Sample
-from parity.probes import ConventionGap
-from parity.registry import register
+from parity.engine.inputs import replayed_masks
+from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.probes import ConventionGap
+from parity.engine.registry import register
 
 P = 0.3  # not 0.5: 1/(1-p) is then not a power of two, so rounding is exercised
 

@@ -2,7 +2,7 @@
 
 For a large weight the sample of each side must match the rule's distribution:
 standard deviation, mean and kurtosis (3 normal, 1.8 uniform) each within
-CONFIDENCE_Z standard errors (parity.tolerances.statistical); the fans must be
+CONFIDENCE_Z standard errors (parity.engine.tolerances.statistical); the fans must be
 identical to torch's.  One entry pins the book's "Xavier" trap: its torch twin is
 kaiming_normal_(sigmoid), and against xavier_normal_ the std differs (a documented gap).
 """
@@ -15,11 +15,11 @@ import torch
 
 import scratch.initializers as S
 import torch_ref.initializers as T
-from parity.compare import compare
-from parity.inputs import DTYPES, TORCH_DTYPE, cast, source
-from parity.registry import register
-from parity.tolerances import statistical, tolerance_for
-from parity.transfer import LAYOUTS
+from parity.engine.compare import compare
+from parity.engine.inputs import DTYPES, TORCH_DTYPE, cast, source
+from parity.engine.registry import register
+from parity.engine.tolerances import statistical, tolerance_for
+from parity.engine.transfer import LAYOUTS
 
 # book-layout shape -> layout of the torch twin's weight
 SHAPES = {(784, 100): "transpose",  # Affine 784 -> 100 (nn.Linear weight (100, 784))
@@ -37,7 +37,7 @@ def moments(w):
 @dataclass(frozen=True)
 class InitPair:
     component: str  # the scratch initializer
-    convention: str  # its torch twin
+    variant: str  # its torch twin
     scratch: Callable  # (book shape, numpy Generator) -> array
     torch: Callable  # (torch-layout tensor, torch.Generator) -> filled tensor
     std: Callable  # the rule: (fan_in, fan_out) -> standard deviation of the distribution
@@ -49,7 +49,7 @@ class InitPair:
         return [c for shape, layout in SHAPES.items() for c in self.checks(shape, layout, dtype)]
 
     def checks(self, shape, layout, dtype):
-        rng = source(self.component, self.convention, str(shape))
+        rng = source(self.component, self.variant, str(shape))
         ours = cast(self.scratch(shape, rng), dtype)
         torch_shape = LAYOUTS[layout][0](np.empty(shape)).shape
         weight = torch.empty(torch_shape, dtype=TORCH_DTYPE[dtype])
@@ -63,7 +63,7 @@ class InitPair:
               "kurtosis": np.sqrt(24 / n)}
         rule = {"std": std, "mean": 0.0, "kurtosis": kurt}
         m_ours, m_theirs = moments(ours), moments(theirs.numpy())
-        label = dict(component=self.component, convention=self.convention, dtype=dtype,
+        label = dict(component=self.component, variant=self.variant, dtype=dtype,
                      sample=f"{'x'.join(map(str, shape))}, fans {fan_in}/{fan_out}")
         checks = [compare(np.array(S.fans(shape)), np.array(T.fans(weight)),
                           tolerance_for("exact"), quantity="fans", oracle="torch", **label)]

@@ -2,10 +2,10 @@
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.inputs import labels, one_hot, with_values
-from parity.layer_pair import LayerPair, Sample
-from parity.probes import ConventionGap
-from parity.registry import register
+from parity.engine.inputs import labels, one_hot, with_values
+from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.probes import ConventionGap
+from parity.engine.registry import register
 
 C = 10
 

@@ -6,16 +6,16 @@ import numpy as np
 
 import scratch.mnist as S
 import torch_ref.mnist as T
-from parity.compare import compare
-from parity.registry import Skipped, register
-from parity.tolerances import tolerance_for
-from parity.transfer import to_numpy
+from parity.engine.compare import compare
+from parity.engine.registry import Skipped, register
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import to_numpy
 
 
 @dataclass(frozen=True)
 class MnistLoaders:
     component: str = "MNIST loader"
-    convention: str = "idx (numpy) vs torchvision"
+    variant: str = "idx (numpy) vs torchvision"
     dtypes: tuple = ("uint8", "float32")
     root: str | None = None  # None: $MNIST_ROOT, else ./data
 
@@ -38,7 +38,7 @@ class MnistLoaders:
                 xt, tt = T.load_mnist(self.root, train)
                 pairs = {"images/255": (x, to_numpy(xt)), "labels": (t, to_numpy(tt))}
                 tol = tolerance_for(dtype)
-            checks += [compare(a, b, tol, component=self.component, convention=self.convention,
+            checks += [compare(a, b, tol, component=self.component, variant=self.variant,
                                dtype=dtype, quantity=q, sample=split, oracle="torchvision")
                        for q, (a, b) in pairs.items()]
         return checks

@@ -10,12 +10,12 @@ import scratch.models as S
 import torch_ref.layers as TL
 import torch_ref.models as T
 import torch_ref.notes as TN
-from parity.inputs import labels, one_hot
-from parity.layer_pair import Call, LayerPair, Sample
+from parity.engine.inputs import labels, one_hot
+from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.registry import register
+from parity.engine.transfer import book_links
+from parity.experiments.training import mask_factory, masks_as_layers
 from parity.pairs.losses import fd_gap_of
-from parity.registry import register
-from parity.training import mask_factory, masks_as_layers
-from parity.transfer import book_links
 
 N_IN, HIDDEN, N_OUT = 12, (9, 7), 4
 
@@ -50,18 +50,18 @@ def classifier_samples(shape, n_out, loss):
     return samples
 
 
-def model_pair(component, convention, scratch_net, torch_net, init, samples, **kw):
-    """A network pair; parameter links follow the book's numbering (parity.transfer.book_links)."""
+def model_pair(component, variant, scratch_net, torch_net, init, samples, **kw):
+    """A network pair; parameter links follow the book's numbering (transfer.book_links)."""
     params, state = book_links(torch_net())
-    return LayerPair(component, convention, scratch=scratch_net,
+    return LayerPair(component, variant, scratch=scratch_net,
                      torch=lambda p: torch_net(), samples=samples, init_params=init,
                      params=params, state=state, **kw)
 
 
-def mlp_pair(component, convention, activation, hidden, loss):
+def mlp_pair(component, variant, activation, hidden, loss):
     sizes = (N_IN, *hidden, N_OUT)
     return model_pair(
-        component, convention,
+        component, variant,
         scratch_net=lambda p: S.MultiLayerNet(N_IN, hidden, N_OUT, activation, params=p,
                                               loss_convention=loss),
         torch_net=lambda: T.with_book_loss(T.MultiLayerNet(N_IN, hidden, N_OUT, activation),

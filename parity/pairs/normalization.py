@@ -13,10 +13,10 @@ import numpy as np
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.layer_pair import Call, LayerPair, Sample
-from parity.probes import ConventionGap
-from parity.registry import register
-from parity.transfer import Link
+from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.probes import ConventionGap
+from parity.engine.registry import register
+from parity.engine.transfer import Link
 
 N, D = 6, 5  # 2-D input (N, D)
 C, H, W = 3, 2, 2  # 4-D input (4, C, H, W)

@@ -12,12 +12,12 @@ import torch
 
 import scratch.notes as S
 import torch_ref.notes as T
-from parity.audit import explain_failure
-from parity.compare import KNOWN_DEFECT, MISMATCH, Check, compare
-from parity.inputs import source
-from parity.registry import register
-from parity.tolerances import tolerance_for
-from parity.transfer import to_numpy
+from parity.engine.audit import explain_failure
+from parity.engine.compare import KNOWN_DEFECT, MISMATCH, Check, compare
+from parity.engine.inputs import source
+from parity.engine.registry import register
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import to_numpy
 
 
 def known_defect(why, **label):
@@ -34,14 +34,14 @@ class NotesSimpleCNN:
     """The notes' SimpleCNN, verbatim: its forward must fail, and be explained."""
 
     component: str = "study notes: SimpleCNN"
-    convention: str = "as written"
+    variant: str = "as written"
     dtypes: tuple = ("float32",)
 
     def run(self, dtype):
         model = T.SimpleCNN()
         x = torch.from_numpy(source(self.component, "x").standard_normal((2, 1, 28, 28))
                              .astype(np.float32))
-        label = dict(component=self.component, convention=self.convention, dtype=dtype,
+        label = dict(component=self.component, variant=self.variant, dtype=dtype,
                      quantity="forward", sample="x(2,1,28,28)", oracle="runs at all")
         try:
             model(x)
@@ -56,7 +56,7 @@ class NotesSigmoidSnippet:
     """sigmoid(X W + b) and backward(dL_dy, W, X) from the notes, against torch autograd."""
 
     component: str = "study notes: sigmoid layer snippet"
-    convention: str = "as written"
+    variant: str = "as written"
     dtypes: tuple = ("float64",)
 
     def run(self, dtype):
@@ -69,7 +69,7 @@ class NotesSigmoidSnippet:
         def check(quantity, ours, theirs, gap="", sample="X(5,4)"):
             checks.append(compare(ours, theirs, tol, expected_gap=gap, quantity=quantity,
                                   sample=sample, component=self.component,
-                                  convention=self.convention, dtype=dtype,
+                                  variant=self.variant, dtype=dtype,
                                   oracle="torch autograd"))
 
         def autograd(X, through_sigmoid):
@@ -106,7 +106,7 @@ class NotesSigmoidSnippet:
             problem = f"np.dot(X.T, dL_dy) raised ValueError ({err})"
         why = problem and (f"known defect in the notes: for 1-D X, X.T is X, so {problem}; "
                            f"dW needs the outer product np.outer(X, dL_dz)")
-        checks.append(known_defect(why, component=self.component, convention=self.convention,
+        checks.append(known_defect(why, component=self.component, variant=self.variant,
                                    dtype=dtype, quantity="dL_dW for 1-D X", sample="X(4,)",
                                    oracle="torch autograd"))
         fixed_1 = S.sigmoid_layer_backward(g[0], W, x1, S.notes_forward(x1, W, b))

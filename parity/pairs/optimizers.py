@@ -8,9 +8,9 @@ import scratch.optimizers as S
 import scratch.schedules as SS
 import torch_ref.optimizers as T
 import torch_ref.schedules as TS
-from parity.optim_pair import CONSTANT, OptimizerPair, Schedule, StateLink, Trajectory
-from parity.probes import ConventionGap
-from parity.registry import register
+from parity.engine.optim_pair import CONSTANT, OptimizerPair, Schedule, StateLink, Trajectory
+from parity.engine.probes import ConventionGap
+from parity.engine.registry import register
 
 LAM = 0.1  # weight decay strength
 

@@ -9,12 +9,12 @@ import torch
 
 import scratch.perceptron as S
 import torch_ref.perceptron as T
-from parity.compare import compare
-from parity.inputs import DTYPES, TORCH_DTYPE, cast, source
-from parity.layer_pair import LayerPair, Sample
-from parity.registry import register
-from parity.tolerances import tolerance_for
-from parity.transfer import Link, load_into_torch
+from parity.engine.compare import compare
+from parity.engine.inputs import DTYPES, TORCH_DTYPE, cast, source
+from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.registry import register
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import Link, load_into_torch
 
 UNIT = (Link("w", "linear.weight", "row"), Link("b", "linear.bias", "scalar"))
 
@@ -67,11 +67,11 @@ class PerceptronLearning:
     dtypes: tuple = DTYPES
 
     @property
-    def convention(self):
+    def variant(self):
         return f"learns {self.gate} from {self.start_from}, online, lr {self.lr}"
 
     def start(self, dtype):
-        rng = source(self.component, self.convention)
+        rng = source(self.component, self.variant)
         scale = 0.5 if self.start_from == "random" else 0.0
         return {"w": cast(rng.standard_normal(2) * scale, dtype),
                 "b": cast(rng.standard_normal() * scale, dtype)}
@@ -100,7 +100,7 @@ class PerceptronLearning:
                 "learned/outputs": learned}
 
     def run(self, dtype):
-        label = dict(component=self.component, convention=self.convention, dtype=dtype,
+        label = dict(component=self.component, variant=self.variant, dtype=dtype,
                      sample=f"{self.epochs} epochs x 4 points")
         ours, theirs = self.scratch_side(dtype), self.torch_side(dtype)
         checks = [compare(ours[q], theirs[q], tolerance_for(dtype), quantity=q, oracle="torch",

@@ -4,9 +4,9 @@ import numpy as np
 
 import scratch.regularization as S
 import torch_ref.regularization as T
-from parity.layer_pair import LayerPair, Sample
-from parity.registry import register
-from parity.transfer import Link
+from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.registry import register
+from parity.engine.transfer import Link
 
 LAM = 0.1
 SHAPES = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}

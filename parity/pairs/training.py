@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from parity.compare import compare
-from parity.registry import register
-from parity.tolerances import Tolerance, tolerance_for
-from parity.training import MODELS, load_mnist, train_model
+from parity.engine.compare import compare
+from parity.engine.registry import register
+from parity.engine.tolerances import Tolerance, tolerance_for
+from parity.experiments.training import MODELS, load_mnist, train_model
 
 STEPS = 200
 
@@ -29,7 +29,7 @@ class TrainingRun:
         return f"training: {self.model}"
 
     @property
-    def convention(self):
+    def variant(self):
         return f"{self.optimizer}, {self.steps} steps, batch 100"
 
     def run(self, dtype):
@@ -40,7 +40,7 @@ class TrainingRun:
         note = (f"loss {curve.loss_torch.iloc[0]:.3f} -> {curve.loss_torch.iloc[-1]:.3f}; "
                 + (f"first step with relative loss gap > 1e-6: {int(curve.step[drift[0]])}"
                    if len(drift) else "relative loss gap <= 1e-6 at every step"))
-        label = dict(component=self.component, convention=self.convention, dtype=dtype,
+        label = dict(component=self.component, variant=self.variant, dtype=dtype,
                      sample="MNIST train, seeded batches", oracle="torch")
         checks = [compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(), tol,
                           quantity="loss at every step", **label)]

@@ -1,7 +1,7 @@
 """Accuracy: every model trained on MNIST on both sides, from the same weights, same batches.
 
 Each model starts from the book's initialisation (seeded) on the scratch side and
-the same weights in its torch twin (``parity.training.prepare``); both train on
+the same weights in its torch twin (``parity.experiments.training.prepare``); both train on
 the same ``BatchSampler`` batches, dropout layers replay the same masks.  Per
 epoch: mean train loss, train and test accuracy (test mode), and the seconds each
 side spent training (forward, backward, update; evaluation not counted).  The
@@ -17,9 +17,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from tqdm import tqdm
 
-from parity.registry import Skipped
-from parity.runner import single_threaded
-from parity.training import (
+from parity.engine.registry import Skipped
+from parity.engine.runner import single_threaded
+from parity.experiments.training import (
     MODELS,
     BatchSampler,
     accuracies,
@@ -35,7 +35,7 @@ BATCH = 100
 SEED = 0
 MAX_DIFF_PP = 0.1  # final test accuracies: |scratch - torch| in percentage points
 SIDES = ("scratch", "torch")
-# model -> optimizer (parity.training.OPTIMIZERS): SGD for the MLPs as in ch05/ch06,
+# model -> optimizer (parity.experiments.training.OPTIMIZERS): SGD for the MLPs as in ch05/ch06,
 # Adam for the convolutional nets as in the book's ch07/ch08 trainers
 RUNS = {
     "MLP 784-100-100-10": "SGD",

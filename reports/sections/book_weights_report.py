@@ -1,15 +1,21 @@
 """Book weights: the three published networks classify the MNIST test set on both sides.
 
-``parity.book_weights`` loads each pickle into the scratch model and its torch
+``parity.experiments.book_weights`` loads each pickle into the scratch model and its torch
 twin; both score the 10,000 test images.  The accuracies must equal the
 published figures and the two sides must agree image for image.  When the
 parity section already evaluated a network in this run, its result is reused
 (the same computation, run once).
 """
 
-from parity.book_weights import ENV_VAR, PUBLISHED, BookWeights, evaluated, results_frame
-from parity.compare import PASSING
-from parity.registry import Skipped
+from parity.engine.compare import PASSING
+from parity.engine.registry import Skipped
+from parity.experiments.book_weights import (
+    ENV_VAR,
+    PUBLISHED,
+    BookWeights,
+    evaluated,
+    results_frame,
+)
 from reports.render import GREEN, RED, highlight
 from reports.section import Result, Table, section
 

@@ -1,11 +1,11 @@
 """Chapter 6: the book's experiments (optimizers, weight init, BatchNorm, overfitting),
 scratch and torch trained side by side and drawn on top of each other.
 
-Every curve comes from ``parity.ch6``: same initial weights, same batches, same
+Every curve comes from ``parity.experiments.ch6``: same initial weights, same batches, same
 dropout masks, float64.  Scratch is solid, torch dashed, one colour per
 configuration; under each figure the largest |scratch - torch| of its curves.
-Quick mode shortens the runs (``parity.ch6.QUICK``); ``--full`` runs the
-book's settings (``parity.ch6.FULL``, e.g. 2000 iterations).
+Quick mode shortens the runs (``parity.experiments.ch6.QUICK``); ``--full`` runs the
+book's settings (``parity.experiments.ch6.FULL``, e.g. 2000 iterations).
 """
 
 import time
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-import parity.ch6 as ch6
-from parity.registry import Skipped
-from parity.runner import single_threaded
+import parity.experiments.ch6 as ch6
+from parity.engine.registry import Skipped
+from parity.engine.runner import single_threaded
 from reports.render import AMBER, highlight
 from reports.section import Figure, Result, Table, section
 

@@ -1,6 +1,6 @@
 """Hyperparameter search (book ch06): the same random configurations on both sides.
 
-Quick mode runs ``parity.hyperparams.QUICK`` (few trials and epochs); ``--full``
+Quick mode runs ``parity.experiments.hyperparams.QUICK`` (few trials and epochs); ``--full``
 the book's 100 trials x 50 epochs.  The table ranks trials by scratch's final
 validation accuracy and shows torch's rank beside it; the figure overlays both
 sides' accuracy curves for the best configurations.
@@ -9,9 +9,15 @@ sides' accuracy curves for the best configurations.
 import matplotlib.pyplot as plt
 from tqdm import tqdm
 
-from parity.hyperparams import BOOK, QUICK, first_rank_difference, load_book_subset, run_search
-from parity.registry import Skipped
-from parity.runner import single_threaded
+from parity.engine.registry import Skipped
+from parity.engine.runner import single_threaded
+from parity.experiments.hyperparams import (
+    BOOK,
+    QUICK,
+    first_rank_difference,
+    load_book_subset,
+    run_search,
+)
 from reports.render import RED, highlight
 from reports.section import Figure, Result, Table, section
 

@@ -1,4 +1,4 @@
-"""Parity: every registry entry run for every dtype (``parity.runner``), summarized.
+"""Parity: every registry entry run for every dtype (``parity.engine.runner``), summarized.
 
 parity.csv holds one row per check (the same schema as ``make parity``);
 parity.md / index.html the per-component summary: failures red, documented
@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
-from parity.compare import EXPECTED_GAP, PASSING
-from parity.registry import entry_id, load_all
-from parity.runner import run_entries, single_threaded, summarize, to_frame
-from parity.tolerances import TOLERANCES
+from parity.engine.compare import EXPECTED_GAP, PASSING
+from parity.engine.registry import entry_id, load_all
+from parity.engine.runner import run_entries, single_threaded, summarize, to_frame
+from parity.engine.tolerances import TOLERANCES
 from reports.render import AMBER, RED, highlight
 from reports.section import Figure, Result, Table, section
 
@@ -22,7 +22,7 @@ ZERO = 1e-18  # where an exact match (error 0) is drawn on the log axis
 
 def explanations(df):
     """Per summary group: the notes of its expected gaps, each once."""
-    keys = ["component", "convention", "dtype", "oracle"]
+    keys = ["component", "variant", "dtype", "oracle"]
     gaps = df[df["verdict"] == EXPECTED_GAP]
     return gaps.groupby(keys, sort=False)["note"].agg(lambda n: "; ".join(dict.fromkeys(n)))
 
@@ -36,7 +36,7 @@ def row_colour(row):
 def error_plot(df):
     """Worst relative error of the checks that must agree (gaps excluded), per dtype."""
     agree = df[df["verdict"] != EXPECTED_GAP].copy()
-    agree["pair"] = (agree["component"] + " [" + agree["convention"] + "] vs "
+    agree["pair"] = (agree["component"] + " [" + agree["variant"] + "] vs "
                      + agree["oracle"])
     worst = agree.pivot_table(index="pair", columns="dtype", values="max_rel_err",
                               aggfunc="max", sort=False).fillna(np.nan)
@@ -69,7 +69,7 @@ def parity(ctx):
     summary = summarize(df)
     why = explanations(df)
     summary["explanation"] = [why.get(tuple(k), "") for k in
-                              summary[["component", "convention", "dtype", "oracle"]].values]
+                              summary[["component", "variant", "dtype", "oracle"]].values]
     failures = [c.message() for c in checks if c.verdict not in PASSING]
     passed = len(checks) - len(failures)
     notes = [f"{len(checks)} checks, {passed} passed, {len(failures)} failed; "
@@ -79,7 +79,7 @@ def parity(ctx):
     notes += [f"skipped: {line}" for line in skipped]
     return Result(
         tables=[Table("parity", summary, data=df, style=highlight(row_colour),
-                      caption="Per component, convention, dtype and oracle")],
+                      caption="Per component, variant, dtype and oracle")],
         figures=[Figure("parity_errors", error_plot(df),
                         "Worst relative error of the checks that must agree, log scale; "
                         "lines: the rtol of each tolerance.  A float32 bar past its rtol can "

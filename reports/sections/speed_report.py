@@ -24,9 +24,9 @@ import torch
 from torch.utils.benchmark import Timer
 from tqdm import tqdm
 
-from parity import bench
-from parity.layer_pair import LayerPair
-from parity.registry import load_all
+from parity.engine.layer_pair import LayerPair
+from parity.engine.registry import load_all
+from parity.experiments import bench
 from reports.render import GREEN, RED, highlight
 from reports.section import Figure, Result, Table, section
 
@@ -103,7 +103,7 @@ def environment(ctx):
 
 
 def benches(ctx):
-    """Component benches from parity.bench, then model benches (when models exist)."""
+    """Component benches from parity.experiments.bench, then model benches (when models exist)."""
     components = [bench.build(w, devices()) for w in bench.WORKLOADS if ctx.selected(w.name)]
     models = [make(devices()) for make in bench.MODEL_BENCHES]
     return components + [m for m in models if ctx.selected(m.name)]
@@ -194,7 +194,7 @@ def speed(ctx):
     load_before = load_line("before timing")
     peaks = matmul_peaks(ctx)
     df = time_benches(items, peaks, ctx)
-    missing = sorted({f"{e.component} [{e.convention}]" for e in load_all()
+    missing = sorted({f"{e.component} [{e.variant}]" for e in load_all()
                       if isinstance(e, LayerPair)} - {w.name for w in bench.WORKLOADS})
     notes = environment(ctx) + [load_before, load_line("after timing"),
         f"matmul peak (float32 GEMM {PEAK_N}^3, best block of this run): "
@@ -207,11 +207,11 @@ def speed(ctx):
     ]
     if missing:
         notes.append("registry components without a benchmark workload (add a row to "
-                     "parity.bench.WORKLOADS): " + ", ".join(missing))
+                     "parity.experiments.bench.WORKLOADS): " + ", ".join(missing))
     if not bench.MODEL_BENCHES:
         targets = ", ".join(f"{m} <= {t}" for m, t in bench.TARGETS.items())
         notes.append(f"models: none yet -- training-step and 10k-image inference rows (targets "
-                     f"{targets}) appear once parity.bench.MODEL_BENCHES has entries.")
+                     f"{targets}) appear once parity.experiments.bench.MODEL_BENCHES has entries.")
     problems = [f"{r['component']} {r['phase']}: scratch/torch {r['scratch/torch']:.2f} "
                 f"misses its target {r['target']}" for _, r in df.iterrows()
                 if target_colour(r) == RED]

@@ -2,7 +2,7 @@
 
 Each experiment trains (or, for the activation histograms, just runs) a scratch
 ``MultiLayerNet`` with the book's conventions and its torch twin from the same
-initial weights, on the same batches (``parity.training.BatchSampler``) and,
+initial weights, on the same batches (``parity.experiments.training.BatchSampler``) and,
 with dropout, the same masks.  It returns an ``Outcome``: every curve the book
 plots, sampled on both sides (long format: experiment, config, curve, x,
 scratch, torch), and gaps that are not curves (final weights, raw activations).
@@ -23,8 +23,9 @@ import scratch.optimizers as SO
 import torch_ref.layers as TL
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
-from parity.inputs import NP_DTYPE, TORCH_DTYPE, source
-from parity.training import (
+from parity.engine.inputs import NP_DTYPE, TORCH_DTYPE, source
+from parity.engine.transfer import to_numpy
+from parity.experiments.training import (
     BatchSampler,
     build_pair,
     load_mnist,
@@ -32,8 +33,7 @@ from parity.training import (
     train_side_by_side,
     twin_parameters,
 )
-from parity.training import accuracies as side_accuracies
-from parity.transfer import to_numpy
+from parity.experiments.training import accuracies as side_accuracies
 
 # name -> (scratch optimizer class, twin factory, the book's lr in optimizer_compare_mnist)
 OPTIMIZERS = {

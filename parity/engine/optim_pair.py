@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from parity.compare import compare
-from parity.inputs import DTYPES, cast, source
-from parity.layer_pair import crashed
-from parity.tolerances import tolerance_for
-from parity.transfer import to_numpy
+from parity.engine.compare import compare
+from parity.engine.inputs import DTYPES, cast, source
+from parity.engine.layer_pair import crashed
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import to_numpy
 from torch_ref.optimizers import param_groups
 
 # The parameters of a small two-layer net with batch norm, book names and layout.
@@ -93,7 +93,7 @@ class StateLink:
 @dataclass(frozen=True)
 class OptimizerPair:
     component: str
-    convention: str
+    variant: str
     scratch: Callable  # (lr, weight_decay) -> scratch optimizer
     torch: Callable  # (param groups with weight_decay, lr) -> torch.optim optimizer
     lr: float
@@ -177,7 +177,7 @@ class OptimizerPair:
         return self.gap_when_lr_changes if step >= changed_at else ""
 
     def compare_sides(self, trajectory, dtype):
-        label = dict(component=self.component, convention=self.convention, dtype=dtype,
+        label = dict(component=self.component, variant=self.variant, dtype=dtype,
                      sample=trajectory.name, oracle="torch")
         tol = tolerance_for("trajectory" if dtype == "float64" else dtype)
         results = {}

@@ -3,7 +3,7 @@
 Random search over the learning rate and the weight decay, both log-uniform, scored
 on a validation split taken from the training set (never the test set).  The
 configurations are drawn once, so both sides train with the same ones; each trial
-trains the scratch net and its torch twin side by side (``parity.training``) from
+trains the scratch net and its torch twin side by side (``parity.experiments.training``) from
 the same initial weights on the same batches.  Each side ranks the trials by its
 own final validation accuracy; ``first_rank_difference`` says where the rankings part.
 
@@ -29,10 +29,10 @@ import scratch.models as SM
 import scratch.optimizers as SO
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
-from parity.compare import compare
-from parity.inputs import TORCH_DTYPE, source
-from parity.tolerances import tolerance_for
-from parity.training import (
+from parity.engine.compare import compare
+from parity.engine.inputs import TORCH_DTYPE, source
+from parity.engine.tolerances import tolerance_for
+from parity.experiments.training import (
     BatchSampler,
     build_pair,
     load_mnist,

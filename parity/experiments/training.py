@@ -23,10 +23,10 @@ import torch_ref.augment
 import torch_ref.layers as TL
 import torch_ref.models as TM
 import torch_ref.optimizers as TO
-from parity.augment_plan import draw_plan
-from parity.inputs import NP_DTYPE, TORCH_DTYPE, replayed_masks, source
-from parity.registry import Skipped
-from parity.transfer import book_links, load_into_torch, read_from_torch, torch_tensor
+from parity.engine.inputs import NP_DTYPE, TORCH_DTYPE, replayed_masks, source
+from parity.engine.registry import Skipped
+from parity.engine.transfer import book_links, load_into_torch, read_from_torch, torch_tensor
+from parity.experiments.augment_plan import draw_plan
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
     """Train both sides on the same ``batches`` (index arrays into x, t).
 
     ``net``: scratch Network (book names); ``twin``: WithLoss module holding the
-    same initial weights; ``links``: parity.transfer links between them.
+    same initial weights; ``links``: parity.engine.transfer links between them.
     ``augment(step, xb) -> (xb_scratch, xb_torch)`` may transform each batch on
     both sides with the same random parameters.  Returns (curve, final): a DataFrame
     step/loss_scratch/loss_torch/rel_gap/s_scratch/s_torch (seconds each side spent on

@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from parity.compare import CSV_COLUMNS, KNOWN_DEFECT
-from parity.registry import Skipped, entry_id, load_all
+from parity.engine.compare import CSV_COLUMNS, KNOWN_DEFECT
+from parity.engine.registry import Skipped, entry_id, load_all
 
-OUT_DIR = Path(__file__).resolve().parent.parent / "reports" / "out"
+OUT_DIR = Path(__file__).resolve().parents[2] / "reports" / "out"
 
 
 def run_entries(entries=None, select=None, slow=False):
@@ -65,10 +65,10 @@ def to_frame(checks):
 
 
 def summarize(df):
-    """Per component/convention/dtype/oracle: checks, failures, worst relative error, verdict."""
+    """Per component/variant/dtype/oracle: checks, failures, worst relative error, verdict."""
     if df.empty:
         return df
-    g = df.groupby(["component", "convention", "dtype", "oracle"], sort=False)
+    g = df.groupby(["component", "variant", "dtype", "oracle"], sort=False)
     summary = g.agg(checks=("passed", "size"), failed=("passed", lambda p: int((~p).sum())),
                     expected_gaps=("verdict", lambda v: int((v == "expected gap").sum())),
                     worst_rel_err=("max_rel_err", "max"))

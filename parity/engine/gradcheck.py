@@ -6,7 +6,7 @@ at a time and watches a scalar change.
 
 import numpy as np
 
-from parity.tolerances import FD_MAX_ELEMENTS, FD_STEP
+from parity.engine.tolerances import FD_MAX_ELEMENTS, FD_STEP
 
 
 def central_difference(f, x, h=FD_STEP, indices=None):

@@ -1,7 +1,7 @@
 """The registry of twin pairs and convention probes.
 
-An entry is anything with ``component``, ``convention``, ``dtypes`` and
-``run(dtype) -> list[Check]``.  ``LayerPair`` (parity.layer_pair) covers every
+An entry is anything with ``component``, ``variant``, ``dtypes`` and
+``run(dtype) -> list[Check]``.  ``LayerPair`` (parity.engine.layer_pair) covers every
 forward/backward component; other kinds (optimizer trajectories, probes) add
 their own ``run``.  Modules in ``parity.pairs`` register entries on import.
 """
@@ -18,29 +18,33 @@ class Skipped(Exception):
 
 def register(*entries):
     for entry in entries:
-        key = (entry.component, entry.convention)
-        if any((e.component, e.convention) == key for e in REGISTRY):
+        key = (entry.component, entry.variant)
+        if any((e.component, e.variant) == key for e in REGISTRY):
             raise ValueError(f"duplicate registry entry {key}")
         REGISTRY.append(entry)
     return entries[0] if len(entries) == 1 else entries
 
 
-def load_all():
-    """Import every module of ``parity.pairs`` (each registers its entries once)."""
-    import parity.pairs as pkg
+# The registry's content: a plugin package, imported by name so that the engine never
+# imports the experiments the entries are built on (the walls test checks that).
+PAIRS_PACKAGE = "parity.pairs"
 
+
+def load_all():
+    """Import every module of ``PAIRS_PACKAGE`` (each registers its entries once)."""
+    pkg = importlib.import_module(PAIRS_PACKAGE)
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         importlib.import_module(f"{pkg.__name__}.{info.name}")
     return list(REGISTRY)
 
 
 def entry_id(entry, dtype=None):
-    parts = [entry.component, entry.convention] + ([dtype] if dtype else [])
+    parts = [entry.component, entry.variant] + ([dtype] if dtype else [])
     return "-".join(p.replace(" ", "_") for p in parts)
 
 
-def find(component, convention):
+def find(component, variant):
     for entry in load_all():
-        if (entry.component, entry.convention) == (component, convention):
+        if (entry.component, entry.variant) == (component, variant):
             return entry
-    raise KeyError((component, convention))
+    raise KeyError((component, variant))

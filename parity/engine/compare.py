@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from parity.tolerances import Tolerance
+from parity.engine.tolerances import Tolerance
 
 # Verdicts.  An expected gap is a documented convention difference that must show;
 # a known defect is code kept as published (the study notes) that must still fail.
@@ -17,7 +17,7 @@ KNOWN_DEFECT = "FAILED (known defect)"
 PASSING = (MATCH, EXPECTED_GAP, KNOWN_DEFECT)
 
 CSV_COLUMNS = [
-    "component", "convention", "dtype", "quantity",
+    "component", "variant", "dtype", "quantity",
     "max_abs_err", "max_rel_err", "atol", "rtol", "passed",
     "sample", "oracle", "verdict", "worst_index", "note",
 ]
@@ -26,7 +26,7 @@ CSV_COLUMNS = [
 @dataclass
 class Check:
     component: str = ""
-    convention: str = ""
+    variant: str = ""
     dtype: str = ""
     quantity: str = ""
     max_abs_err: float = np.nan
@@ -46,7 +46,7 @@ class Check:
         return {k: d[k] for k in CSV_COLUMNS}
 
     def message(self):
-        where = f"{self.component} [{self.convention}] {self.dtype} {self.quantity}"
+        where = f"{self.component} [{self.variant}] {self.dtype} {self.quantity}"
         if self.sample:
             where += f" (sample {self.sample!r}, vs {self.oracle})"
         head = f"{self.verdict}: {where}"

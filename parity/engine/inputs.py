@@ -17,7 +17,7 @@ TORCH_DTYPE = {"float64": torch.float64, "float32": torch.float32}
 
 
 def source(*names):
-    """A generator seeded by ``names`` (e.g. component, convention, sample)."""
+    """A generator seeded by ``names`` (e.g. component, variant, sample)."""
     key = "/".join(str(n) for n in names)
     return np.random.default_rng([BASE_SEED, zlib.crc32(key.encode())])
 

@@ -16,7 +16,7 @@ parity-sized ones are too small to time.  Models hook in through
 ``MODEL_BENCHES``: functions ``devices -> Bench``, most simply
 ``model_bench("MLP", {"scratch": {"train step": f, "inference 500": g},
 "torch": {...}})``, which takes the scratch/torch target from ``TARGETS``.
-``training_bench`` builds one from a ``parity.training.MODELS`` network: a
+``training_bench`` builds one from a ``parity.experiments.training.MODELS`` network: a
 training step (forward, backward, SGD update) on one batch of 100, and
 inference (test mode, no gradients) over ``INFERENCE_IMAGES`` images in
 batches of 100.  The 10,000-image test set costs 10,000 / INFERENCE_IMAGES
@@ -33,12 +33,12 @@ import torch
 
 import parity.pairs.conv as conv_pairs
 import parity.pairs.normalization as norm_pairs
-from parity.compare import compare
-from parity.inputs import TORCH_DTYPE, cast, labels, one_hot, source
-from parity.registry import find
-from parity.tolerances import tolerance_for
-from parity.training import MODELS, prepare
-from parity.transfer import load_into_torch
+from parity.engine.compare import compare
+from parity.engine.inputs import TORCH_DTYPE, cast, labels, one_hot, source
+from parity.engine.registry import find
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import load_into_torch
+from parity.experiments.training import MODELS, prepare
 
 BATCH = 100
 DTYPE = "float32"
@@ -73,7 +73,7 @@ def weight_flops(params, out):
 @dataclass(frozen=True)
 class Workload:
     component: str
-    convention: str
+    variant: str
     inputs: Callable  # rng -> tuple of float64 arrays (integer labels stay integer)
     params: Callable | None = None  # rng -> book-layout params; None: the pair's init_params
     flops: Callable | None = None  # (params, forward output) -> forward FLOPs
@@ -84,7 +84,7 @@ class Workload:
 
     @property
     def name(self):
-        return f"{self.component} [{self.convention}]"
+        return f"{self.component} [{self.variant}]"
 
 
 ACTIVATION_SHAPE = (BATCH, 30, 24, 24)  # SimpleConvNet's conv1 output: where activations cost
@@ -151,7 +151,7 @@ def _sync(device):
 
 
 def training_bench(name, model):
-    """A model Bench from ``parity.training.MODELS[model]``: both sides hold the same
+    """A model Bench from ``parity.experiments.training.MODELS[model]``: both sides hold the same
     float32 weights (book initialisation) and train with SGD on the same batch."""
     def make(devices):
         setup, scratch_opt, _ = prepare(model, "SGD", DTYPE)
@@ -181,7 +181,7 @@ def training_bench(name, model):
         with torch.no_grad():
             theirs = prepare(model, "SGD", DTYPE)[0].twin(torch.from_numpy(xb)).numpy()
         bench.agreement = compare(net.predict(xb, train_flg=True), theirs, tolerance_for(DTYPE),
-                                  component=name, convention="model", dtype=DTYPE,
+                                  component=name, variant="model", dtype=DTYPE,
                                   quantity="logits", sample="bench", oracle="torch")
         return bench
     return make
@@ -272,7 +272,7 @@ def _torch_side(pair, workload, params, inputs, device):
 
 def build(workload, devices=("cpu",)):
     """The workload's Bench: scratch plus one torch side per device."""
-    pair = workload.pair() if workload.pair else find(workload.component, workload.convention)
+    pair = workload.pair() if workload.pair else find(workload.component, workload.variant)
     rng = source("bench", workload.name)
     make_params = workload.params or pair.init_params
     params = {k: cast(v, DTYPE) for k, v in make_params(rng).items()}
@@ -283,7 +283,7 @@ def build(workload, devices=("cpu",)):
     ours = np.asarray(sides["scratch"]["forward"]())
     theirs = sides["torch"]["forward"]().detach().cpu().numpy()
     agreement = compare(ours, theirs, tolerance_for(DTYPE), component=workload.component,
-                        convention=workload.convention, dtype=DTYPE, quantity="out",
+                        variant=workload.variant, dtype=DTYPE, quantity="out",
                         sample="bench", oracle="torch")
     flops = {}
     if workload.flops:

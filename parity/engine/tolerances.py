@@ -21,7 +21,7 @@ TOLERANCES = {
     "float64": Tolerance(rtol=1e-10, atol=1e-12),
     # torch.testing.assert_close's defaults for float32.
     "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
-    # Whole training runs, same batches and initial weights (parity.training): loss at
+    # Whole training runs, same batches and initial weights (parity.experiments.training): loss at
     # every step; final weights within rtol of the network's largest weight.  float64:
     # the bar.  float32: a sanity bound that still catches a wrong formula --
     # rounding compounds over steps (measured over 200 steps: MLP losses 5e-4 apart,

@@ -9,10 +9,10 @@ difference would be false -- the probe then fails ("GAP VANISHED").
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from parity.compare import compare
-from parity.inputs import source
-from parity.registry import find
-from parity.tolerances import tolerance_for
+from parity.engine.compare import compare
+from parity.engine.inputs import source
+from parity.engine.registry import find
+from parity.engine.tolerances import tolerance_for
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,14 @@ class ConventionGap:
     dtypes: tuple = ("float64",)
 
     @property
-    def convention(self):
+    def variant(self):
         return f"{self.a} vs {self.b}"
 
     def run(self, dtype):
         pa, pb = find(self.component, self.a), find(self.component, self.b)
-        sample = self.sample(source(self.component, self.convention, "probe"))
+        sample = self.sample(source(self.component, self.variant, "probe"))
         qa, qb = pa.scratch_results(sample, dtype), pb.scratch_results(sample, dtype)
         return [compare(qa[q], qb[q], tolerance_for(dtype), expected_gap=self.why,
-                        component=self.component, convention=self.convention, dtype=dtype,
+                        component=self.component, variant=self.variant, dtype=dtype,
                         quantity=q, sample=sample.name, oracle=f"convention {self.b}")
                 for q in self.quantities]

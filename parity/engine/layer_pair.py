@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from parity.compare import Check, compare
-from parity.gradcheck import central_difference, spot_indices
-from parity.inputs import DTYPES, TORCH_DTYPE, cast, source
-from parity.tolerances import FD_NOISE, FD_STEP, tolerance_for
-from parity.transfer import load_into_torch, read_from_torch, scratch_attr, to_numpy
+from parity.engine.compare import Check, compare
+from parity.engine.gradcheck import central_difference, spot_indices
+from parity.engine.inputs import DTYPES, TORCH_DTYPE, cast, source
+from parity.engine.tolerances import FD_NOISE, FD_STEP, tolerance_for
+from parity.engine.transfer import load_into_torch, read_from_torch, scratch_attr, to_numpy
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _no_params(rng):
 @dataclass(frozen=True)
 class LayerPair:
     component: str
-    convention: str
+    variant: str
     scratch: Callable  # params (book layout) -> scratch layer
     torch: Callable  # params (book layout) -> twin nn.Module; weights copied via `params`
     samples: Callable  # rng -> list[Sample]
@@ -78,14 +78,14 @@ class LayerPair:
     doc: str = ""
 
     def sample_list(self):
-        return self.samples(source(self.component, self.convention, "samples"))
+        return self.samples(source(self.component, self.variant, "samples"))
 
     def _params(self, rng, dtype):
         return {k: cast(v, dtype) for k, v in self.init_params(rng).items()}
 
     # ---- each side on its own ----
     def scratch_results(self, sample, dtype, layer=None):
-        rng = source(self.component, self.convention, sample.name)
+        rng = source(self.component, self.variant, sample.name)
         params = self._params(rng, dtype)
         layer = layer or self.scratch(params)
         res = {}
@@ -108,7 +108,7 @@ class LayerPair:
         return res
 
     def torch_results(self, sample, dtype):
-        rng = source(self.component, self.convention, sample.name)
+        rng = source(self.component, self.variant, sample.name)
         params = self._params(rng, dtype)
         module = self.torch(params).to(TORCH_DTYPE[dtype])
         load_into_torch(module, params, self.params)
@@ -148,7 +148,7 @@ class LayerPair:
         return checks
 
     def _label(self, dtype, sample, oracle):
-        return dict(component=self.component, convention=self.convention, dtype=dtype,
+        return dict(component=self.component, variant=self.variant, dtype=dtype,
                     sample=sample.name, oracle=oracle)
 
     def compare_sides(self, sample, dtype):
@@ -166,7 +166,7 @@ class LayerPair:
 
     def finite_difference_checks(self, sample):
         """Scratch backward vs central differences of sum(forward(...) * dout), float64."""
-        rng = source(self.component, self.convention, sample.name)
+        rng = source(self.component, self.variant, sample.name)
         params = self._params(rng, "float64")
         layer = self.scratch(params)
         for l in self.params:

@@ -1,7 +1,7 @@
-"""The book's published weights, on both sides: ``python -m parity.book_weights``.
+"""The book's published weights, on both sides: ``python -m parity.experiments.book_weights``.
 
 Each network's pickle (in ``$DLFS_WEIGHTS``, loaded without running code) goes
-into the scratch model and, through ``parity.transfer``, into its torch twin;
+into the scratch model and, through ``parity.engine.transfer``, into its torch twin;
 both classify the 10,000 MNIST test images on their own.  The accuracies must
 equal the published figures exactly and the predictions must agree image for
 image.  Prints the table and writes ``reports/out/book_weights.csv``
@@ -24,12 +24,12 @@ import scratch.mnist
 import scratch.models as S
 import torch_ref.layers as TL
 import torch_ref.models as T
-from parity.compare import compare
-from parity.inputs import TORCH_DTYPE
-from parity.registry import Skipped
-from parity.runner import OUT_DIR, all_threads, write_atomic
-from parity.tolerances import tolerance_for
-from parity.transfer import book_links, load_into_torch
+from parity.engine.compare import compare
+from parity.engine.inputs import TORCH_DTYPE
+from parity.engine.registry import Skipped
+from parity.engine.runner import OUT_DIR, all_threads, write_atomic
+from parity.engine.tolerances import tolerance_for
+from parity.engine.transfer import book_links, load_into_torch
 from scratch.weights import load_pickle
 
 ENV_VAR = "DLFS_WEIGHTS"
@@ -118,7 +118,7 @@ class BookWeights:
     slow: bool = False
 
     @property
-    def convention(self):
+    def variant(self):
         return "published weights" + (f", evaluated in {self.spec.dtype}" if self.spec.dtype
                                       else "")
 
@@ -135,7 +135,7 @@ class BookWeights:
         _results[(self.spec.network, wdtype)] = [
             {"network": self.spec.network, "impl": impl, "accuracy": a, "agreement": agreement,
              "published": self.spec.accuracy, "dtype": wdtype} for impl, a in acc.items()]
-        label = dict(component=self.component, convention=self.convention, dtype=wdtype,
+        label = dict(component=self.component, variant=self.variant, dtype=wdtype,
                      sample="MNIST test (10,000)")
         exact = tolerance_for("exact")
         checks = [compare(np.array(a), np.array(self.spec.accuracy), exact, oracle="published",
@@ -164,7 +164,7 @@ def write_csv(out_dir=OUT_DIR):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m parity.book_weights",
+    p = argparse.ArgumentParser(prog="python -m parity.experiments.book_weights",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--dlfs-weights", help=f"folder with the book's *.pkl (sets ${ENV_VAR})")
     p.add_argument("--mnist-root", help="folder containing MNIST/raw/ (sets $MNIST_ROOT)")
