@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from parity_tests.zoo.bugs import BUGS, CATALOGUE_IDS, CLEAN, PlantedBug, materialize
+from parity_tests.zoo.bugs import BUGS, BY_NAME, CATALOGUE_IDS, CLEAN, PlantedBug, materialize
 from parity_tests.zoo.variants import VARIANTS, VARIANTS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,16 @@ def test_clean_passes_its_numpy_self_check():
     # numerical gradients of every layer and network, direct conv/pool, optimizers descend
     failures = json.loads(run_python(["-m", "parity_tests.zoo.probes", "selfcheck", str(CLEAN)]))
     assert failures == []
+
+
+@pytest.mark.parametrize("name", ["affine-dW-transposed", "batchnorm-dgamma-missing-xhat",
+                                  "col2im-overwrites", "sgd-sign-flipped",
+                                  "numgrad-forward-difference", "twolayernet-grads-from-affine1"])
+def test_self_check_bites(tmp_path, name):
+    # the self-check above would notice if clean/ carried one of the planted bugs
+    root = materialize(BY_NAME[name], tmp_path / name)
+    failures = json.loads(run_python(["-m", "parity_tests.zoo.probes", "selfcheck", str(root)]))
+    assert failures, f"the self-check passes clean/ with {name} planted"
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,7 @@ class Relu:
 
     def forward(self, x):
         self.mask = (x <= 0)
-        out = x.copy()
-        out[self.mask] = 0
-        return out
+        return np.maximum(x, 0)
 
     def backword(self, dout):  # (sic) the method name is misspelled; the math is right
         dx = dout.copy()
