@@ -30,6 +30,7 @@ from parity.engine.registry import Skipped
 from parity.engine.runner import OUT_DIR, all_threads, write_atomic
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import book_links, load_into_torch
+from parity.experiments.tables import DEEP_CONVNET, SIMPLE_CONVNET
 from scratch.weights import load_pickle
 
 ENV_VAR = "DLFS_WEIGHTS"
@@ -52,14 +53,14 @@ PUBLISHED = [
               "b7f55a27988ba34c3777b0f1bbd464817c8a4db855723e6ff26f703501917a13", 0.9352,
               scratch=S.SampleNet,
               torch=lambda: T.MultiLayerNet(784, (50, 100), 10, "sigmoid")),
-    Published("SimpleConvNet", "simple_convnet_params.pkl",
+    Published(SIMPLE_CONVNET.name, "simple_convnet_params.pkl",
               "a5da99cffddafcfe5e686e79dc0ec3a7cc993b58e64f483b50960511e5e85344", 0.9600,
               scratch=lambda p: S.SimpleConvNet(params=p), torch=T.SimpleConvNet, flatten=False),
     # Trained with the book's dropout: test output x (1 - p), so the twin needs that
     # convention.  Evaluated in float32: torch has no fast float64 convolution on the CPU
     # (oneDNN is float32-only), and 10,000 images in float64 take about a minute per side.
     # The float64 evaluation -- the book's own arithmetic -- is the slow entry below.
-    Published("DeepConvNet", "deep_convnet_params.pkl",
+    Published(DEEP_CONVNET.name, "deep_convnet_params.pkl",
               "4b7a27baee2037605afa94d3f514ca9fa9cc96623739328609765073cfd5f802", 0.9797,
               scratch=lambda p: S.DeepConvNet(params=p, dropout_convention="book"),
               torch=lambda: T.DeepConvNet(dropout=lambda: TL.Dropout(0.5, "book")),
