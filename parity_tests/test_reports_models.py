@@ -125,7 +125,6 @@ def test_a_wrong_model_shows_at_benchmark_size(small_inference):
 # ---- book weights ----
 def test_book_weights_skip_note_without_the_variables(monkeypatch, tmp_path):
     monkeypatch.delenv("DLFS_WEIGHTS", raising=False)
-    monkeypatch.setattr("parity.experiments.book_weights._results", {})
     result = bw.book_weights(Context(out=tmp_path, progress=False))
     assert not result.tables and len(result.notes) == 1 + len(bw.PUBLISHED)
     assert all("skipped" in n and "set DLFS_WEIGHTS" in n for n in result.notes[:-1])
@@ -136,7 +135,7 @@ def test_book_weights_table_and_a_wrong_accuracy_is_red(monkeypatch, tmp_path):
     rows = [{"network": spec.network, "impl": impl, "accuracy": a, "agreement": 1.0,
              "published": spec.accuracy} for impl, a in (("scratch", spec.accuracy),
                                                           ("torch", spec.accuracy - 1e-4))]
-    monkeypatch.setattr("parity.experiments.book_weights._results", {spec.network: rows})
+    monkeypatch.setattr(bw.BookWeights, "evaluate", lambda self: (rows, []))
     result = bw.book_weights(Context(out=tmp_path, select=spec.network, progress=False))
     table = result.tables[0]
     assert table.name == "book_weights" and table.formats == ("csv",)

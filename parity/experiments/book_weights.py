@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +68,6 @@ PUBLISHED = [
 ]
 SLOW = [dataclasses.replace(PUBLISHED[-1], dtype="float64")]
 
-_results = {}  # network -> table rows of its last run, for the CSV
-
-
 def weights_dir(folder=None):
     folder = folder or os.environ.get(ENV_VAR)
     if not folder:
@@ -114,9 +111,14 @@ def _evaluate(spec, path, mnist_root):
 
 @dataclass(frozen=True)
 class BookWeights:
+    """A registry entry: ``run`` returns the checks; ``evaluate`` returns them with the
+    ``book_weights.csv`` rows.  ``rows``: a list ``run`` also appends those rows to (the
+    CLI passes one in to write the CSV of the entries that ran)."""
+
     spec: Published
     dtypes: tuple = ("published",)
     slow: bool = False
+    rows: list | None = field(default=None, compare=False)
 
     @property
     def variant(self):
@@ -128,14 +130,21 @@ class BookWeights:
         return f"book weights: {self.spec.network}"
 
     def run(self, dtype):
+        rows, checks = self.evaluate()
+        if self.rows is not None:
+            self.rows.extend(rows)
+        return checks
+
+    def evaluate(self):
+        """(book_weights.csv rows, checks) of the published network on both sides."""
         with all_threads():  # 10,000 images through full-size networks
             ours, theirs, t, wdtype = evaluate(self.spec)
         pred_s, pred_t = ours.argmax(1), theirs.argmax(1)
         acc = {"scratch": float(np.mean(pred_s == t)), "torch": float(np.mean(pred_t == t))}
         agreement = float(np.mean(pred_s == pred_t))
-        _results[(self.spec.network, wdtype)] = [
-            {"network": self.spec.network, "impl": impl, "accuracy": a, "agreement": agreement,
-             "published": self.spec.accuracy, "dtype": wdtype} for impl, a in acc.items()]
+        rows = [{"network": self.spec.network, "impl": impl, "accuracy": a,
+                 "agreement": agreement, "published": self.spec.accuracy, "dtype": wdtype}
+                for impl, a in acc.items()]
         label = dict(component=self.component, variant=self.variant, dtype=wdtype,
                      sample="MNIST test (10,000)")
         exact = tolerance_for("exact")
@@ -143,22 +152,17 @@ class BookWeights:
                           quantity=f"accuracy ({impl})", **label) for impl, a in acc.items()]
         checks.append(compare(pred_s, pred_t, exact, quantity="predictions", **label))
         checks.append(compare(ours, theirs, tolerance_for(wdtype), quantity="logits", **label))
-        return checks
+        return rows, checks
 
 
-def evaluated(network):
-    """Whether ``network`` was evaluated in this process (its rows are in results_frame)."""
-    return network in _results
-
-
-def results_frame():
-    rows = [r for network in _results.values() for r in network]
+def results_frame(rows):
     return pd.DataFrame(rows, columns=["network", "impl", "accuracy", "agreement", "published",
                                        "dtype"])
 
 
-def write_csv(out_dir=OUT_DIR):
-    df = results_frame()
+def write_csv(rows, out_dir=OUT_DIR):
+    """``book_weights.csv`` from ``BookWeights`` rows (nothing written without rows)."""
+    df = results_frame(rows)
     if not df.empty:
         write_atomic(Path(out_dir) / "book_weights.csv", df.to_csv(index=False))
     return df
@@ -176,13 +180,13 @@ def main(argv=None):
         os.environ[ENV_VAR] = args.dlfs_weights
     if args.mnist_root:
         os.environ["MNIST_ROOT"] = args.mnist_root
-    failed = 0
+    failed, rows = 0, []
     for spec in PUBLISHED + (SLOW if args.slow else []):
         try:
-            failed += sum(not c.passed for c in BookWeights(spec).run("published"))
+            failed += sum(not c.passed for c in BookWeights(spec, rows=rows).run("published"))
         except Skipped as why:
             print(f"skipped {spec.network}: {why}")
-    df = write_csv(args.out)
+    df = write_csv(rows, args.out)
     print(df.to_string(index=False) if not df.empty else "nothing evaluated")
     return 1 if failed else 0
 
