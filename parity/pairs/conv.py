@@ -111,9 +111,7 @@ CONVOLUTIONS = [  # (FN, C, FH, FW), settings
 ]
 for sizes, kw in CONVOLUTIONS:
     book, fast = convolution(*sizes, **kw), convolution(*sizes, **kw, fast=True)
-    register(book, fast, SameResults(
-        "Convolution", fast.variant, book.variant,
-        why="FastConvolution feeds the same product in blocks over a padded grid"))
+    register(book, fast, SameResults.of(fast, book))
 
 register(
     max_pooling((2, 2), bench=BenchSize(((BENCH_BATCH, 30, 24, 24),))),  # SimpleConvNet's
