@@ -13,6 +13,8 @@ from parity.engine.registry import register
 from parity.engine.tolerances import Tolerance, tolerance_for
 from parity.experiments.training import MODELS, load_mnist, train_model
 
+CHAPTER = "networks"
+
 STEPS = 200
 
 
@@ -31,6 +33,15 @@ class TrainingRun:
     @property
     def variant(self):
         return f"{self.optimizer}, {self.steps} steps, batch 100"
+
+    # the networks trained, as factories (the study pages show their code)
+    @property
+    def scratch(self):
+        return MODELS[self.model][0]
+
+    @property
+    def torch(self):
+        return MODELS[self.model][1]
 
     def run(self, dtype):
         (x, t), _ = load_mnist(MODELS[self.model][2], dtype)
