@@ -253,3 +253,14 @@ def test_pages_render_in_headless_chromium(study_out, tmp_path, name):
 def test_screenshot_tool_names_a_missing_page(tmp_path, monkeypatch):
     monkeypatch.setattr(screenshot, "OUT_DIR", Path(tmp_path))
     assert screenshot.main(["no-such-page", str(tmp_path / "x.png")]) == 2
+
+
+def test_published_defects_are_not_shown_as_plain_passes():
+    """The notes' SimpleCNN, kept as written, must fail -- its page says so, not 'passes'."""
+    notes = [registry.find("study notes: SimpleCNN", "as written")]
+    checks, _ = run_entries(notes)
+    comps = collect.components(notes)
+    collect.attach_results(comps, to_frame(checks), {}, "")
+    assert comps[0].verdict == "defects"
+    assert "known defect" in pages.VERDICT_WORDS[comps[0].verdict]
+    assert comps[0].chapter.key == "notes"

@@ -39,12 +39,15 @@ class Component:
 
     @property
     def verdict(self):
-        """'FAIL', 'not run', 'gaps' (passing, with documented gaps) or 'PASS'."""
+        """'FAIL', 'not run', 'defects' (published code that must keep failing, and does),
+        'gaps' (passing, with documented gaps) or 'PASS'."""
         df = self.checks
         if df is None or df.empty:
             return "not run"
         if (~df["passed"]).any():
             return "FAIL"
+        if (df["verdict"] == KNOWN_DEFECT).any():
+            return "defects"
         return "gaps" if (df["verdict"] == EXPECTED_GAP).any() else "PASS"
 
     @property

@@ -21,9 +21,11 @@ from reports.study import collect
 from reports.study.code import ROW_TITLES
 
 CSS_FILE = "study.css"
-COLOURS = {"PASS": "pass", "gaps": "gap", "FAIL": "fail", "not run": "notrun"}
+COLOURS = {"PASS": "pass", "gaps": "gap", "defects": "gap", "FAIL": "fail",
+           "not run": "notrun"}
 VERDICT_WORDS = {"PASS": "every check passes", "gaps": "passes, with documented gaps",
-                 "FAIL": "FAILS", "not run": "not run"}
+                 "defects": "known defect confirmed (kept as published)", "FAIL": "FAILS",
+                 "not run": "not run"}
 AUTOGRAD = ("no backward to read: torch's autograd derives it from the forward above "
             "(loss.backward() walks the recorded graph)")
 
@@ -236,7 +238,8 @@ def index_page(comps, source_line, header_lines=()):
                         + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
     counts = {v: sum(c.verdict == v for c in comps) for v in COLOURS}
     summary = (f"{len(comps)} components: {counts['PASS']} pass, {counts['gaps']} pass with "
-               f"documented gaps (amber), {counts['FAIL']} fail (red), {counts['not run']} "
+               f"documented gaps (amber), {counts['defects']} confirm a known defect of "
+               f"published code (amber), {counts['FAIL']} fail (red), {counts['not run']} "
                "not run (grey).")
     body = ["<nav class='crumbs'><a href='../index.html'>report</a></nav>",
             "<h1>Study: every component, NumPy and PyTorch side by side</h1>",
