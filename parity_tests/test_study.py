@@ -151,6 +151,8 @@ def test_a_new_registry_entry_gets_its_page_with_no_other_change(tmp_path, monke
     assert "Relu.forward" in page  # the scratch code its factory builds
     assert (("Tanh.forward" if broken else "torch.nn.ReLU.forward") in page)
     assert "fresh run of the registry" in page  # no parity.csv here: it ran the entry
+    written = pd.read_csv(tmp_path / "parity.csv")  # ... and wrote it for the next run
+    assert set(written["component"]) == {FAKE} and written["passed"].all() != broken
     assert ("FAILS" if broken else "every check passes") in page
     assert book.OTHER.title in page  # its module (this test) names no chapter
     index = (out / "index.html").read_text()
@@ -189,11 +191,11 @@ def test_stale_parity_csv_is_not_reused(tmp_path, monkeypatch):
     csv.write_text(fake.to_csv(index=False))
     relu = [registry.find("relu", "default")]
     monkeypatch.setattr(study_section, "newest_source", lambda: csv.stat().st_mtime - 1)
-    df, _, source = study_section.parity_results(Context(out=tmp_path), relu)
-    assert "from parity.csv" in source and not df["passed"].any()  # fresh: reused as it is
+    df, _, source, ran = study_section.parity_results(Context(out=tmp_path), relu)
+    assert "from parity.csv" in source and not df["passed"].any() and not ran  # reused as is
     monkeypatch.setattr(study_section, "newest_source", lambda: csv.stat().st_mtime + 1)
-    df, _, source = study_section.parity_results(Context(out=tmp_path), relu)
-    assert "fresh run" in source and df["passed"].all() and len(df) > 10
+    df, _, source, ran = study_section.parity_results(Context(out=tmp_path), relu)
+    assert "fresh run" in source and df["passed"].all() and len(df) > 10 and ran
 
 
 # ---- the report's front page opens with the headlines ----

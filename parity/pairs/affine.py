@@ -15,7 +15,8 @@ FORMULAS = {
                       r"\quad \frac{\partial L}{\partial W} = X^{T} \frac{\partial L}{\partial Y}, "
                       r"\quad \frac{\partial L}{\partial b} = \sum_n \frac{\partial L}"
                       r"{\partial Y_n}",
-                      note="torch's nn.Linear computes X W'^T + b with W' = W^T, shape (out, in)"),
+                      note="torch's nn.Linear stores weight = Wᵀ, shape (out, in), and "
+                           "computes X weightᵀ + b"),
 }
 
 N_IN, N_OUT = 12, 5

@@ -9,7 +9,8 @@ speed ratio from the last speed report, and where the component is checked.
 The verdicts come from one parity table: ``parity.csv`` of this output folder
 when it is newer than every source file (the parity section of the same report
 writes it just before), plus a run of the entries it lacks; else a fresh run
-of the registry, single-threaded as ``make parity``.
+of the registry, single-threaded as ``make parity``.  A table that needed a run
+is written back to ``parity.csv``, so the next ``make study`` reuses it.
 """
 
 import time
@@ -32,7 +33,8 @@ def newest_source():
 
 
 def parity_results(ctx, entries):
-    """(checks as a parity.csv frame, {entry id: why skipped}, a line saying where from)."""
+    """(checks as a parity.csv frame, {entry id: why skipped}, a line saying where from,
+    whether entries had to run)."""
     csv = ctx.out / "parity.csv"
     frames, skipped = [], {}
     todo = [e for e in entries if not getattr(e, "slow", False)]
@@ -58,7 +60,7 @@ def parity_results(ctx, entries):
     df = pd.concat(frames, ignore_index=True) if frames else to_frame([])
     df["passed"] = df["passed"].astype(str) == "True"  # read back from the CSV as text
     skipped = {eid.rsplit("-", 1)[0]: why for eid, why in skipped.items()}  # drop the dtype
-    return df, skipped, source
+    return df, skipped, source, bool(todo)
 
 
 def last_speed_report(out):
@@ -72,7 +74,7 @@ def study(ctx):
     if not entries:
         return None
     comps = collect.components(entries)
-    df, skipped, source = parity_results(ctx, entries)
+    df, skipped, source, ran = parity_results(ctx, entries)
     collect.attach_results(comps, df, skipped, SLOW)
     collect.attach_speed(comps, last_speed_report(ctx.out))
     for c in comps:
@@ -82,6 +84,9 @@ def study(ctx):
              "study/index.html": pages.index_page(comps, source)}
     for k, c in enumerate(comps):
         files[f"study/{c.slug}.html"] = pages.component_page(comps, k, page_dir, source)
+    if ran:
+        # the table these pages show, as make parity writes it: the next run reuses it
+        files["parity.csv"] = df.to_csv(index=False)
     failing = [c.name for c in comps if c.verdict == "FAIL"]
     notes = [f"{len(comps)} component pages in study/ (open study/index.html), {source}.",
              "Each page: the book's formula, both sides' code lined up (forward with forward, "
