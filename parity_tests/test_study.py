@@ -80,6 +80,7 @@ def test_every_registry_component_has_a_page_in_book_order(study_out):
     order = [c.key for c in book.CHAPTERS + (book.OTHER,)]
     assert keys == sorted(keys, key=order.index) and "perceptron" in keys
     assert keys.index("activations") < keys.index("backprop") < keys.index("convolution")
+    assert "numerical-gradient" in keys and "other" not in keys  # empty: said why / left out
 
 
 def test_every_link_on_the_study_pages_resolves(study_out):
@@ -220,9 +221,10 @@ def fake_sections(failed=False, ratio=0.8, acc_gap=0.0):
 def test_headlines_show_the_numbers_and_colour_what_missed():
     good = headlines_html(fake_sections())
     assert "2 entries, 3 checks run" in good and "scratch 0.9600, torch 0.9600" in good
-    assert "0.00 percentage points" in good and "scratch/torch 0.80" in good
+    assert "0.00 percentage points" in good and "scratch/torch 0.800" in good
     assert "met" in good and RED not in good and "study/index.html" in good
-    bad = headlines_html(fake_sections(failed=True, ratio=1.3, acc_gap=0.5))
+    bad = headlines_html(fake_sections(failed=True, ratio=1.004, acc_gap=0.5))
+    assert "scratch/torch 1.004" in bad
     assert "MISSED" in bad and bad.count(RED) == 3 and GREEN in bad  # failures, speed, gap
     assert "not in this run" in headlines_html([])
 

@@ -216,13 +216,13 @@ def speed_summary(speed):
 
 
 def index_page(comps, source_line, header_lines=()):
-    head = ["chapter", "component", "entries", "verdict", "checks", "worst rel err",
-            "documented gaps", "speed scratch/torch"]
+    head = ["chapter", "component", "entries", "verdict", "checks",
+            "worst rel err (must agree)", "documented gaps", "speed scratch/torch"]
     rows = []
     shown = {c.chapter.key for c in comps}
     for chapter in CHAPTERS + (OTHER,):
-        if chapter.key not in shown and not chapter.note:
-            continue
+        if chapter.key not in shown and (not chapter.note or chapter is OTHER):
+            continue  # an empty chapter is listed only when its note says why it is empty
         rows.append(f"<tr class='chapter-row' id='{esc(chapter.key)}'><th colspan='"
                     f"{len(head)}'>{esc(chapter.title)} <span class='muted'>(book "
                     f"{esc(chapter.book)})</span>"
