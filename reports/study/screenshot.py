@@ -15,7 +15,7 @@ from parity.engine.runner import OUT_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 README_PICTURE = ROOT / "docs" / "study-page.png"
-WINDOW = (1280, 1600)  # a laptop-sized width; tall enough for formula, code and verdict
+WINDOW = (1280, 1100)  # a laptop-sized width; the first screens: formula, code, verdict
 NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
