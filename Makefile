@@ -18,7 +18,7 @@ ARGS       ?=
 export MNIST_ROOT DLFS_WEIGHTS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup parity report test test-slow lint clean
+.PHONY: help setup parity report study docs-screenshot test test-slow lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,13 @@ parity: $(STAMP) ## Run every twin pair: per-component verdicts, reports/out/par
 
 report: $(STAMP) ## Write reports/out/ (index.html, parity, accuracy, speed); FULL=1 for full MNIST
 	$(PY) -m reports $(if $(FULL),--full)
+
+study: $(STAMP) ## Write reports/out/study/: each component's NumPy and torch code side by side
+	$(PY) -m reports --sections study
+
+docs-screenshot: $(STAMP) ## Regenerate docs/study-page.png, the README's picture (needs chromium)
+	$(PY) -m reports --sections study
+	$(PY) -m reports.study.screenshot affine docs/study-page.png
 
 test: $(STAMP) ## Run the test suite (slow training runs excluded)
 	$(PY) -m pytest -m "not slow" $(ARGS)

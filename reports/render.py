@@ -67,6 +67,9 @@ def write_section(section, result, out):
         data = png_bytes(f.figure)
         write_atomic(out / f"{f.name}.png", data)
         written[f"{f.name}.png"] = data
+    for name, data in result.files.items():
+        write_atomic(out / name, data)
+        written[name] = None
     return written
 
 
@@ -85,6 +88,9 @@ def index_html(header, sections):
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>dlfs-parity report"
              f"</title><style>{CSS}</style></head><body><h1>dlfs-parity report</h1>"]
     parts += [f"<p class='note'>{html.escape(line)}</p>" for line in header]
+    from reports.headlines import headlines_html  # it reads render's colours: import here
+
+    parts.append(headlines_html(sections))
     shown = [(s, r, w, e) for s, r, w, e in sections if r is not None or e]
     parts.append("<ul>" + "".join(f"<li><a href='#{s.name}'>{html.escape(s.title)}</a></li>"
                                   for s, *_ in shown) + "</ul>")
@@ -102,7 +108,8 @@ def index_html(header, sections):
             parts.append(f"<figure><img alt='{html.escape(f.name)}' "
                          f"src='data:image/png;base64,{data}'>"
                          f"<figcaption>{html.escape(f.caption)}</figcaption></figure>")
-        files = sorted(written)
+        # files in sub-folders (the study pages) are reached through their folder's index
+        files = sorted(n for n in written if "/" not in n or n.endswith("/index.html"))
         parts.append("<p class='note'>files: " + ", ".join(
             f"<a href='{html.escape(n)}'>{html.escape(n)}</a>" for n in files) + "</p>")
     parts.append("</body></html>")

@@ -70,6 +70,9 @@ class Result:
     figures: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # lines shown under the title
     problems: list = field(default_factory=list)  # lines shown in red (failures)
+    # other files, written as given: {path relative to the output folder: str | bytes}
+    # (e.g. the study pages, study/<component>.html)
+    files: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

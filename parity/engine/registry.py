@@ -8,8 +8,12 @@ their own ``run``.  Modules in ``parity.pairs`` register entries on import.
 
 import importlib
 import pkgutil
+import sys
 
 REGISTRY = []
+# (component, variant) -> (module name, line) of the register() call: what lives with an
+# entry in its module (e.g. the book chapter a study page files it under) is found there.
+ORIGIN = {}
 
 
 class Skipped(Exception):
@@ -22,6 +26,8 @@ def register(*entries):
         if any((e.component, e.variant) == key for e in REGISTRY):
             raise ValueError(f"duplicate registry entry {key}")
         REGISTRY.append(entry)
+        caller = sys._getframe(1)
+        ORIGIN[key] = (caller.f_globals.get("__name__", ""), caller.f_lineno)
     return entries[0] if len(entries) == 1 else entries
 
 
@@ -36,6 +42,16 @@ def load_all():
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         importlib.import_module(f"{pkg.__name__}.{info.name}")
     return list(REGISTRY)
+
+
+def origin(entry):
+    """The module that registered ``entry`` (its ``sys.modules`` entry), or None."""
+    return sys.modules.get(ORIGIN.get((entry.component, entry.variant), ("", 0))[0])
+
+
+def registered_at(entry):
+    """Line of the ``register(...)`` call that registered ``entry`` in ``origin(entry)``."""
+    return ORIGIN.get((entry.component, entry.variant), ("", 0))[1]
 
 
 def entry_id(entry, dtype=None):

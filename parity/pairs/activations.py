@@ -4,9 +4,27 @@ import numpy as np
 
 import scratch.layers as S
 import torch_ref.layers as T
+from parity.book import Formula
 from parity.engine.inputs import with_values
 from parity.engine.layer_pair import BENCH_BATCH, BenchSize, LayerPair, Sample
 from parity.engine.registry import register
+
+CHAPTER = "activations"
+FORMULAS = {
+    "step": Formula(r"y = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}"),
+    "sigmoid": Formula(r"y = \frac{1}{1 + e^{-x}}",
+                       r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y} "
+                       r"\odot y (1 - y)"),
+    "tanh": Formula(r"y = \tanh x",
+                    r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y} "
+                    r"\odot (1 - y^2)"),
+    "relu": Formula(r"y = \max(0, x)",
+                    r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y} \odot "
+                    r"\mathbf{1}[x > 0]"),
+    "softmax": Formula(r"y_k = \frac{\exp(x_k - \max_j x_j)}{\sum_i \exp(x_i - \max_j x_j)}",
+                       r"\frac{\partial L}{\partial x_k} = y_k \left(\frac{\partial L}"
+                       r"{\partial y_k} - \sum_i \frac{\partial L}{\partial y_i} y_i\right)"),
+}
 
 EXTREMES = [1000.0, -1000.0, 800.0, -800.0, 30.0, -30.0]
 

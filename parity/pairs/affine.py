@@ -2,10 +2,22 @@
 
 import scratch.layers as S
 import torch_ref.layers as T
+from parity.book import Formula
 from parity.engine.inputs import with_values
 from parity.engine.layer_pair import BENCH_BATCH, BenchSize, LayerPair, Sample
 from parity.engine.registry import register
 from parity.engine.transfer import Link
+
+CHAPTER = "backprop"
+FORMULAS = {
+    "Affine": Formula(r"Y = X W + b, \quad W \in \mathbb{R}^{\text{in} \times \text{out}}",
+                      r"\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Y} W^{T}, "
+                      r"\quad \frac{\partial L}{\partial W} = X^{T} \frac{\partial L}{\partial Y}, "
+                      r"\quad \frac{\partial L}{\partial b} = \sum_n \frac{\partial L}"
+                      r"{\partial Y_n}",
+                      note="torch's nn.Linear stores weight = Wᵀ, shape (out, in), and "
+                           "computes X weightᵀ + b"),
+}
 
 N_IN, N_OUT = 12, 5
 

@@ -33,6 +33,8 @@ from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import to_numpy
 from parity.experiments.augment_plan import draw_plan
 
+CHAPTER = "augmentation"
+
 N, SHAPE = 6, (1, 28, 28)
 
 

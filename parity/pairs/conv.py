@@ -15,11 +15,34 @@ import numpy as np
 import scratch.conv as S
 import scratch.conv_fast as SF
 import torch_ref.conv as T
+from parity.book import Formula
 from parity.engine.inputs import with_values
 from parity.engine.layer_pair import BENCH_BATCH, BenchSize, LayerPair, Sample
 from parity.engine.probes import ConventionGap, SameResults
 from parity.engine.registry import register
 from parity.engine.transfer import Link
+
+CHAPTER = "convolution"
+FORMULAS = {
+    "Convolution": Formula(
+        r"y_{n f i j} = \sum_{c, u, v} W_{f c u v}\, x_{n, c, s i + u - p, s j + v - p} + b_f"
+        r" \;\Leftrightarrow\; Y = \mathrm{im2col}(x)\, W_{\text{col}}^{T} + b",
+        r"\frac{\partial L}{\partial W_{\text{col}}} = \frac{\partial L}{\partial Y}^{T} "
+        r"\mathrm{im2col}(x), \quad \frac{\partial L}{\partial x} = \mathrm{col2im}\left("
+        r"\frac{\partial L}{\partial Y} W_{\text{col}}\right), \quad \frac{\partial L}"
+        r"{\partial b} = \sum \frac{\partial L}{\partial Y}",
+        note="s: stride, p: padding; cross-correlation (no kernel flip), as nn.Conv2d"),
+    "Pooling": Formula(r"y_{n c i j} = \max_{(u, v) \in \text{window}(i, j)} x_{n c u v}",
+                       r"\frac{\partial L}{\partial x_{n c u v}} = \sum_{(i,j):\, (u,v) = "
+                       r"\operatorname{argmax}} \frac{\partial L}{\partial y_{n c i j}}",
+                       note="the gradient goes to the first maximum of each window"),
+    "AvgPooling": Formula(r"y_{n c i j} = \frac{1}{|\text{window}|} \sum_{(u, v) \in "
+                          r"\text{window}(i, j)} x_{n c u v}",
+                          r"\frac{\partial L}{\partial x_{n c u v}} = \sum_{(i,j) \ni (u,v)} "
+                          r"\frac{1}{|\text{window}|} \frac{\partial L}{\partial y_{n c i j}}",
+                          note="|window|: the kernel area (count_include_pad=True) or its real "
+                               "pixels (False)"),
+}
 
 
 def setting(kernel, stride, pad, *extra):

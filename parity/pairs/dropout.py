@@ -9,10 +9,24 @@ numerical gradient, redrawing the mask on every forward, cannot work).
 
 import scratch.layers as S
 import torch_ref.layers as T
+from parity.book import Formula
 from parity.engine.inputs import replayed_masks
 from parity.engine.layer_pair import BENCH_BATCH, BenchSize, Call, LayerPair, Sample
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
+
+CHAPTER = "dropout"
+CHAPTER_OF = {"Flatten": "backprop"}  # the book's Affine flattens; torch needs nn.Flatten
+FORMULAS = {
+    "Dropout": Formula(
+        r"\text{train: } y = x \odot m, \; m_i \sim \mathrm{Bernoulli}(1 - p); "
+        r"\quad \text{test: } y = (1 - p)\, x",
+        r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y} \odot m",
+        note="book convention; inverted (torch): train x * m / (1 - p), test x"),
+    "Flatten": Formula(r"y = \mathrm{reshape}(x, (N, -1))",
+                       r"\frac{\partial L}{\partial x} = \mathrm{reshape}\left("
+                       r"\frac{\partial L}{\partial y}, \mathrm{shape}(x)\right)"),
+}
 
 P = 0.3  # not 0.5: 1/(1-p) is then not a power of two, so rounding is exercised
 

@@ -15,11 +15,25 @@ import torch
 
 import scratch.initializers as S
 import torch_ref.initializers as T
+from parity.book import Formula
 from parity.engine.compare import compare
 from parity.engine.inputs import DTYPES, TORCH_DTYPE, cast, source
 from parity.engine.registry import register
 from parity.engine.tolerances import statistical, tolerance_for
 from parity.engine.transfer import LAYOUTS
+
+CHAPTER = "initializers"
+FORMULAS = {
+    "std 0.01": Formula(r"W \sim \mathcal{N}(0, 0.01^2)"),
+    "book Xavier": Formula(r"W \sim \mathcal{N}\left(0, \frac{1}{n_{\text{in}}}\right)",
+                           note="what the book calls Xavier is LeCun's rule"),
+    "Glorot normal": Formula(r"W \sim \mathcal{N}\left(0, \frac{2}{n_{\text{in}} + "
+                             r"n_{\text{out}}}\right)"),
+    "Glorot uniform": Formula(r"W \sim \mathcal{U}\left(\pm \sqrt{\frac{6}{n_{\text{in}} + "
+                              r"n_{\text{out}}}}\right)"),
+    "He normal": Formula(r"W \sim \mathcal{N}\left(0, \frac{2}{n_{\text{in}}}\right)"),
+    "He uniform": Formula(r"W \sim \mathcal{U}\left(\pm \sqrt{\frac{6}{n_{\text{in}}}}\right)"),
+}
 
 # book-layout shape -> layout of the torch twin's weight
 SHAPES = {(784, 100): "transpose",  # Affine 784 -> 100 (nn.Linear weight (100, 784))

@@ -2,10 +2,24 @@
 
 import scratch.layers as S
 import torch_ref.layers as T
+from parity.book import Formula
 from parity.engine.inputs import labels, one_hot, with_values
 from parity.engine.layer_pair import LayerPair, Sample
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
+
+CHAPTER = "losses"
+FORMULAS = {
+    "SoftmaxWithLoss": Formula(
+        r"L = -\frac{1}{N} \sum_n \sum_k t_{nk} \log(y_{nk} + 10^{-7}), \quad y = "
+        r"\mathrm{softmax}(x)",
+        r"\frac{\partial L}{\partial x} = \frac{y - t}{N}",
+        note="book convention; log_softmax: log y computed as x - logsumexp(x), no 1e-7"),
+    "MeanSquaredError": Formula(
+        r"L = \frac{1}{2} \sum_{n,k} (y_{nk} - t_{nk})^2",
+        r"\frac{\partial L}{\partial y} = y - t",
+        note="book convention; torch's nn.MSELoss (mean): L = (1/(N D)) sum (y - t)^2"),
+}
 
 C = 10
 

@@ -11,6 +11,8 @@ from parity.engine.registry import Skipped, register
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import to_numpy
 
+CHAPTER = "activations"  # the book loads MNIST in ch. 3 (3.6, handwritten digits)
+
 
 @dataclass(frozen=True)
 class MnistLoaders:

@@ -14,6 +14,7 @@ import scratch.models as S
 import torch_ref.layers as TL
 import torch_ref.models as T
 import torch_ref.notes as TN
+from parity.book import Formula
 from parity.engine.inputs import labels, one_hot
 from parity.engine.layer_pair import Call, LayerPair, Sample
 from parity.engine.registry import register
@@ -21,6 +22,13 @@ from parity.engine.transfer import book_links
 from parity.experiments.training import mask_factory, masks_as_layers
 from parity.pairs.losses import fd_gap_of
 from scratch.conv_fast import FastConvolution
+
+CHAPTER = "networks"
+CHAPTER_OF = {"study notes: SimpleCNN": "notes"}
+FORMULAS = {
+    "TwoLayerNet": Formula(r"y = \mathrm{softmax}(\mathrm{ReLU}(x W_1 + b_1) W_2 + b_2)",
+                           r"\text{backward: each layer's backward, last layer first}"),
+}
 
 N_IN, HIDDEN, N_OUT = 12, (9, 7), 4
 

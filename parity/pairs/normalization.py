@@ -13,10 +13,22 @@ import numpy as np
 
 import scratch.layers as S
 import torch_ref.layers as T
+from parity.book import Formula
 from parity.engine.layer_pair import BENCH_BATCH, BenchSize, Call, LayerPair, Sample
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
 from parity.engine.transfer import Link
+
+CHAPTER = "batchnorm"
+_BN = Formula(
+    r"\mu = \frac{1}{N} \sum_n x_n, \; \sigma^2 = \frac{1}{N} \sum_n (x_n - \mu)^2, \; "
+    r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \; y = \gamma \hat{x} + \beta",
+    r"\frac{\partial L}{\partial x} = \frac{\gamma}{N \sqrt{\sigma^2 + \varepsilon}} \left("
+    r"N \frac{\partial L}{\partial y} - \sum_n \frac{\partial L}{\partial y_n} - \hat{x} "
+    r"\sum_n \frac{\partial L}{\partial y_n} \hat{x}_n \right), \; \frac{\partial L}"
+    r"{\partial \gamma} = \sum_n \frac{\partial L}{\partial y_n} \hat{x}_n, \; "
+    r"\frac{\partial L}{\partial \beta} = \sum_n \frac{\partial L}{\partial y_n}",
+    note="training mode; test mode normalises with the running mean and variance")
 
 N, D = 6, 5  # 2-D input (N, D)
 C, H, W = 3, 2, 2  # 4-D input (4, C, H, W)
@@ -79,6 +91,7 @@ def batch_norm(component, convention, shape, bench=None):
 
 
 BN2, BN4 = "BatchNormalization (N,D)", "BatchNormalization (N,C,H,W)"
+FORMULAS = {BN2: _BN, BN4: _BN}
 register(
     # timed as the BatchNorm MLP's hidden layer, training mode (batch statistics)
     batch_norm(BN2, "book", (N, D), bench=BenchSize(

@@ -12,12 +12,23 @@ import torch
 
 import scratch.notes as S
 import torch_ref.notes as T
+from parity.book import Formula
 from parity.engine.audit import explain_failure
 from parity.engine.compare import KNOWN_DEFECT, MISMATCH, Check, compare
 from parity.engine.inputs import source
 from parity.engine.registry import register
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import to_numpy
+
+CHAPTER = "notes"
+FORMULAS = {
+    "study notes: sigmoid layer snippet": Formula(
+        r"y = \sigma(X W + b)",
+        r"\frac{\partial L}{\partial W} = X^{T} \left(\frac{\partial L}{\partial y} \odot y "
+        r"(1 - y)\right), \quad \frac{\partial L}{\partial X} = \left(\frac{\partial L}"
+        r"{\partial y} \odot y (1 - y)\right) W^{T}",
+        note="the correct backward; the notes' snippet leaves out y(1 - y)"),
+}
 
 
 def known_defect(why, **label):

@@ -8,9 +8,29 @@ import scratch.optimizers as S
 import scratch.schedules as SS
 import torch_ref.optimizers as T
 import torch_ref.schedules as TS
+from parity.book import Formula
 from parity.engine.optim_pair import CONSTANT, OptimizerPair, Schedule, StateLink, Trajectory
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
+
+CHAPTER = "optimizers"
+FORMULAS = {
+    S.SGD.__name__: Formula(r"W \leftarrow W - \eta \frac{\partial L}{\partial W}"),
+    S.Momentum.__name__: Formula(r"v \leftarrow \alpha v - \eta \frac{\partial L}{\partial W}, "
+                        r"\quad W \leftarrow W + v"),
+    S.Nesterov.__name__: Formula(r"W \leftarrow W + \alpha^2 v - (1 + \alpha) \eta "
+                        r"\frac{\partial L}{\partial W}, \quad v \leftarrow \alpha v - \eta "
+                        r"\frac{\partial L}{\partial W}"),
+    S.AdaGrad.__name__: Formula(r"h \leftarrow h + g \odot g, \quad W \leftarrow W - \eta "
+                       r"\frac{g}{\sqrt{h} + \varepsilon}", note="g: the gradient dL/dW"),
+    S.RMSprop.__name__: Formula(r"h \leftarrow \rho h + (1 - \rho)\, g \odot g, \quad W \leftarrow W - "
+                       r"\eta \frac{g}{\sqrt{h} + \varepsilon}"),
+    S.Adam.__name__: Formula(r"m \leftarrow m + (1 - \beta_1)(g - m), \; v \leftarrow v + (1 - \beta_2)"
+                    r"(g^2 - v), \; W \leftarrow W - \eta \frac{\sqrt{1 - \beta_2^t}}{1 - "
+                    r"\beta_1^t} \frac{m}{\sqrt{v} + \varepsilon}",
+                    note="book convention: eps on the uncorrected sqrt(v)"),
+    S.AdamW.__name__: Formula(r"W \leftarrow W - \eta \lambda W, \; \text{then the Adam step}"),
+}
 
 LAM = 0.1  # weight decay strength
 

@@ -9,12 +9,23 @@ import torch
 
 import scratch.perceptron as S
 import torch_ref.perceptron as T
+from parity.book import Formula
 from parity.engine.compare import compare
 from parity.engine.inputs import DTYPES, TORCH_DTYPE, cast, source
 from parity.engine.layer_pair import LayerPair, Sample
 from parity.engine.registry import register
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import Link, load_into_torch
+
+CHAPTER = "perceptron"
+_GATE = Formula(r"y = \begin{cases} 1 & w_1 x_1 + w_2 x_2 + b > 0 \\ 0 & \text{otherwise}"
+                r"\end{cases}")
+FORMULAS = {
+    "AND gate": _GATE, "NAND gate": _GATE, "OR gate": _GATE,
+    "XOR gate": Formula(r"\mathrm{XOR}(x) = \mathrm{AND}(\mathrm{NAND}(x), \mathrm{OR}(x))"),
+    "perceptron learning rule": Formula(r"w \leftarrow w + \eta (t - y) x, \quad b \leftarrow "
+                                        r"b + \eta (t - y)"),
+}
 
 UNIT = (Link("w", "linear.weight", "row"), Link("b", "linear.bias", "scalar"))
 

@@ -4,9 +4,21 @@ import numpy as np
 
 import scratch.regularization as S
 import torch_ref.regularization as T
+from parity.book import Formula
 from parity.engine.layer_pair import LayerPair, Sample
 from parity.engine.registry import register
 from parity.engine.transfer import Link
+
+CHAPTER = "regularization"
+FORMULAS = {
+    "L2 weight decay": Formula(r"L' = L + \frac{\lambda}{2} \sum_{W} \lVert W \rVert^2",
+                               r"\frac{\partial L'}{\partial W} = \frac{\partial L}{\partial W}"
+                               r" + \lambda W, \quad \frac{\partial L'}{\partial b} = "
+                               r"\frac{\partial L}{\partial b}"),
+    "L1 weight decay": Formula(r"L' = L + \lambda \sum_{W} \sum_i |W_i|",
+                               r"\frac{\partial L'}{\partial W} = \frac{\partial L}{\partial W}"
+                               r" + \lambda\, \mathrm{sign}(W)"),
+}
 
 LAM = 0.1
 SHAPES = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}

@@ -15,6 +15,8 @@ from parity.engine.tolerances import Tolerance, tolerance_for
 from parity.experiments.tables import MODELS, Model, Optimizer
 from parity.experiments.training import load_mnist, train_model
 
+CHAPTER = "networks"
+
 STEPS = 200
 
 
@@ -39,6 +41,15 @@ class TrainingRun:
     @property
     def variant(self):
         return f"{self.optimizer.name}, {self.steps} steps, batch 100"
+
+    # the networks trained, as factories (the study pages show their code)
+    @property
+    def scratch(self):
+        return self.model.scratch
+
+    @property
+    def torch(self):
+        return self.model.twin
 
     def run(self, dtype):
         (x, t), _ = load_mnist(self.model.flatten, dtype)
