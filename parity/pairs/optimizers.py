@@ -26,8 +26,8 @@ FORMULAS = {
     S.RMSprop.__name__: Formula(r"h \leftarrow \rho h + (1 - \rho)\, g \odot g, \quad "
                        r"W \leftarrow W - \eta \frac{g}{\sqrt{h} + \varepsilon}"),
     S.Adam.__name__: Formula(r"m \leftarrow m + (1 - \beta_1)(g - m), \; "
-                    r"v \leftarrow v + (1 - \beta_2)(g^2 - v), \; W \leftarrow W - \eta \frac{\sqrt{1 - \beta_2^t}}{1 - "
-                    r"\beta_1^t} \frac{m}{\sqrt{v} + \varepsilon}",
+                    r"v \leftarrow v + (1 - \beta_2)(g^2 - v), \; "
+                    r"W \leftarrow W - \eta \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \frac{m}{\sqrt{v} + \varepsilon}",
                     note="book convention: eps on the uncorrected sqrt(v)"),
     S.AdamW.__name__: Formula(r"W \leftarrow W - \eta \lambda W, \; \text{then the Adam step}"),
 }
