@@ -27,7 +27,8 @@ FORMULAS = {
                        r"W \leftarrow W - \eta \frac{g}{\sqrt{h} + \varepsilon}"),
     S.Adam.__name__: Formula(r"m \leftarrow m + (1 - \beta_1)(g - m), \; "
                     r"v \leftarrow v + (1 - \beta_2)(g^2 - v), \; "
-                    r"W \leftarrow W - \eta \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \frac{m}{\sqrt{v} + \varepsilon}",
+                    r"W \leftarrow W - \eta \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} "
+                    r"\frac{m}{\sqrt{v} + \varepsilon}",
                     note="book convention: eps on the uncorrected sqrt(v)"),
     S.AdamW.__name__: Formula(r"W \leftarrow W - \eta \lambda W, \; \text{then the Adam step}"),
 }
