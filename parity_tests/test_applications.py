@@ -285,3 +285,27 @@ def test_training_run_catches_a_broken_update(monkeypatch, name, module, attr, r
     monkeypatch.setattr(module, attr, replacement)
     bad = [c for c in run_quick(name) if not c.passed]
     assert bad and any("every step" in c.quantity for c in bad)
+
+
+# ---- the report section -----------------------------------------------------------------
+def test_report_section_tables_and_figures(monkeypatch, tmp_path):
+    import functools
+
+    from reports.section import Context
+    from reports.sections import applications as section
+
+    monkeypatch.setattr(section, "STEPS", 4)
+    monkeypatch.setattr(section, "RUNS", {k: functools.partial(f, quick=True)
+                                          for k, f in RUNS.items()})
+    result = section.applications(Context(out=tmp_path, progress=False))
+    table = result.tables[0].view
+    assert set(table.run) == set(RUNS) and set(table.dtype) == {"float64", "float32"}
+    assert table.within.all() and not result.problems
+    assert set(table[table.run == "GAN"].loss) == {"D loss", "G loss"}
+    names = {f.name for f in result.figures}
+    assert {"applications_losses", "applications_gan_float64",
+            "applications_policy_return"} <= names
+    # a run outside the tolerance is red and listed as a problem
+    row = table.iloc[0].copy()
+    row["within"] = False
+    assert section.row_colour(row) == section.RED
