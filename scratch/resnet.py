@@ -80,10 +80,11 @@ class ResidualBlock(Composite):
 
 
 class ResNet(Composite):
-    """stem (conv3x3 -> BN -> ReLU), one ResidualBlock per stage (the first keeps the
-    width, later ones double it with stride 2 and a projection), global average pooling,
-    a linear classifier, softmax cross-entropy (log-softmax form).  ``widths`` gives
-    each stage's channels; the input is (N, 1, 28, 28)."""
+    """stem (conv3x3 -> BN -> ReLU), one ResidualBlock per stage (the first stride 1,
+    later ones stride 2, with a projection where the width changes), global average
+    pooling, a linear classifier, softmax cross-entropy (log-softmax form).  The widths
+    come from ``params`` (``resnet_params``); any image size works (the pooling is global).
+    ``forward(x)`` gives logits, ``forward(x, t)`` the loss, as ``scratch.network.Network``."""
 
     def __init__(self, params, num_stages):
         layers = dict(stem=Convolution(params["stem.W"], None, 1, 1),

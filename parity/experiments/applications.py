@@ -82,7 +82,6 @@ class Outcome:
     dtype: str
     losses: tuple
     curve: pd.DataFrame
-    final_gap: float
     extra: dict = field(default_factory=dict)
 
 
@@ -107,7 +106,7 @@ def side_by_side(name, dtype, steps, losses, scratch_step, torch_step, gap):
             row |= {f"{loss}_scratch": float(a), f"{loss}_torch": float(b)}
         rows.append(row)
     curve = pd.DataFrame(rows)
-    return Outcome(name, dtype, losses, curve, float(curve.param_gap.iloc[-1]))
+    return Outcome(name, dtype, losses, curve)
 
 
 def twin_tensors(twin, links):
