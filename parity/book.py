@@ -38,6 +38,8 @@ CHAPTERS = (
     Chapter("networks", "Whole networks", "ch. 5-8"),
     Chapter("notes", "The study notes' code", "notes"),
     Chapter("augmentation", "Data augmentation", "ch. 8.1"),
+    Chapter("applications", "Applications: ResNet, Transformer, GAN, policy gradient",
+            "ch. 8.4 / notes"),
 )
 OTHER = Chapter("other", "Other components", "-",
                 note="Entries whose module names no chapter (set CHAPTER in it).")
