@@ -182,7 +182,10 @@ def test_every_registry_layer_pair_has_a_workload_that_builds_and_agrees(pair):
     assert b.agreement.verdict == "match", b.agreement.message()
     for side in ("scratch", "torch"):
         for phase, fn in b.sides[side].items():
-            assert fn() is not None, (side, phase)
+            # a layer without an input gradient (integer ids) returns None from backward
+            no_dx = side == "scratch" and phase == "backward" and not pair.grad_inputs
+            result = fn()
+            assert no_dx or result is not None, (side, phase)
 
 
 def test_samples_scale_to_the_benchmark_batch_with_their_labels():

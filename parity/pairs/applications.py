@@ -23,7 +23,7 @@ import torch_ref.resnet as TR
 import torch_ref.transformer as TT
 from parity.engine.compare import compare
 from parity.engine.inputs import replayed_masks, source, with_values
-from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.layer_pair import BENCH_BATCH, BenchSize, Call, LayerPair, Sample
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
 from parity.engine.tolerances import Tolerance, tolerance_for
@@ -216,10 +216,12 @@ def sdpa(variant, mask=None, is_causal=False):
         return attention_samples(rng)[::2] if mask is not None or is_causal else \
             attention_samples(rng)
     scratch_mask = ST.causal_mask(T) if is_causal else mask
+    # q, k, v are stacked on axis 0, so the batch is axis 1; a padding mask is drawn for N
+    batch = N if mask is not None else BENCH_BATCH
     return LayerPair("ScaledDotProductAttention", variant,
                      scratch=lambda p: ST.ScaledDotProductAttention(scratch_mask),
                      torch=lambda p: TT.ScaledDotProductAttention(mask, is_causal),
-                     samples=samples)
+                     samples=samples, bench=BenchSize(inputs=((3, batch, H, T, E // H),)))
 
 
 def mha_params(packed=True, bias=True):
@@ -253,9 +255,12 @@ def mha(variant, twin, packed=True, bias=True, mask=None, batch_first=True,
         samples=mha_samples):
     init = mha_params(packed, bias)
     params, _ = mirror_links(twin(), init(None))
+    # a padding mask is drawn for N sequences: its benchmark keeps the sample's size
+    bench = BenchSize(inputs=((N, T, E),)) if mask is not None and mask.shape[0] == N else None
     return LayerPair("MultiHeadAttention", variant,
                      scratch=lambda p: ST.MultiHeadAttention(p, H, mask, batch_first),
-                     torch=lambda p: twin(), samples=samples, init_params=init, params=params)
+                     torch=lambda p: twin(), samples=samples, init_params=init, params=params,
+                     bench=bench)
 
 
 PADDING = ST.padding_mask(LENGTHS, T)  # (N, 1, 1, T), True = may attend
