@@ -373,6 +373,10 @@ class NetworkAdapter:
                 for attr, value in list(vars(layer).items()):
                     if value is old:
                         setattr(layer, attr, new)
+                    elif isinstance(value, dict):  # a layer keeping {"W": ...} itself
+                        for k, v in list(value.items()):
+                            if v is old:
+                                value[k] = new
         self.params = params
         self.grads = {}
         self._call = None
@@ -431,6 +435,10 @@ class NetworkAdapter:
                 for attr, value in vars(layer).items():
                     if value is array:
                         grads[key] = get_attr(layer, "d" + attr)
+                    elif isinstance(value, dict) and attr == "params":
+                        own = [k for k, v in value.items() if v is array]
+                        if own:
+                            grads[key] = get_attr(layer, "grads")[own[0]]
         return grads
 
     @property

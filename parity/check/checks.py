@@ -220,17 +220,33 @@ def pool_sized_without_pad(pair, factory):
     return out.shape[2:] == ((x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1)
 
 
-def try_diagnose(comp, pair, factory, dtype):
+def network_case(entry, pair, factory):
+    """(learner's net, the project's scratch net, x, t) with the same weights: the first
+    loss sample of the entry."""
+    params = pair._params(source(pair.component, pair.variant, "diagnosis"), "float64")
+    sample = next(s for s in pair.sample_list() if len(s.calls[0].inputs) == 2)
+    x, t = sample.calls[0].inputs
+    learner = factory(params).net
+    return learner, entry.reference(params), np.asarray(x, float), t
+
+
+def try_diagnose(comp, pair, factory, dtype, obj=None, entry=None):
     """The catalogue's best hypothesis, or a plain 'first difference' (parity.check.diagnosis)."""
     try:
         from parity.check import diagnosis
     except ImportError:
         return None
     try:
+        if comp.kind == "network":
+            if entry is None or entry.reference is None:
+                return None
+            found = diagnosis.diagnose_network(*network_case(entry, pair, factory))
+            return found[0] if found else None
         if comp.kind == "optimizer":
             found = diagnosis.diagnose_optimizer(pair, factory, dtype)
         elif comp.kind == "function":
-            found = diagnosis.diagnose_function(comp.name, factory, dtype)
+            found = diagnosis.diagnose_function(comp.name, obj, dtype)
+            return found[0] if found else diagnosis.first_difference(comp.name, obj, dtype)
         else:
             found = diagnosis.diagnose_layer(pair, factory, dtype)
         if found:
@@ -288,16 +304,21 @@ def check_component(comp_name, obj, where=""):
             if verdict == MISMATCH and crashed(checks):
                 verdict = CRASHED
                 crash_text = crash_text or explain_crash(crashed(checks)[0], comp, obj)
-            elif verdict == MISMATCH and diag is None:
+            if verdict in (MISMATCH, CRASHED) and diag is None and (
+                    verdict == MISMATCH or comp.kind == "network"):
                 dtype = failing(checks)[0].dtype
-                diag = try_diagnose(comp, pair, factory, dtype) or False
+                diag = try_diagnose(comp, pair, factory, dtype, obj, entry) or False
         rows += [c.row() | {"entry verdict": verdict} for c in checks]
         verdicts.append(verdict)
     verdict = summary_verdict(verdicts)
     if verdict == MATCH and notes.misspelled:
         verdict = MISSPELLED
     result = Result(comp_name, verdict, where, rows, notes=list(notes))
-    if verdict == CRASHED:
+    if verdict == CRASHED and diag:
+        result.diagnosis, result.location = diag.id or diag.text, diag.location
+        result.evidence = f"{crash_text} Diagnosis: {diag.text}" + (
+            f"; {diag.evidence}" if diag.evidence else "")
+    elif verdict == CRASHED:
         result.diagnosis, result.evidence = "crashed", crash_text
     elif verdict == MISSPELLED:
         result.diagnosis = "method name misspelled"
@@ -367,7 +388,7 @@ def check_numerical_gradient(fn, where, notes):
             verdict = MISMATCH
     result = Result("numerical_gradient", verdict, where, rows, notes=list(notes))
     if verdict == MISMATCH:
-        diag = try_diagnose(BY_NAME["numerical_gradient"], None, fn, "float64")
+        diag = try_diagnose(BY_NAME["numerical_gradient"], None, None, "float64", obj=fn)
         if diag:
             result.diagnosis, result.location = diag.id or diag.text, diag.location
             result.evidence = diag.text + (f"; {diag.evidence}" if diag.evidence else "")

@@ -45,6 +45,8 @@ def parse_args(argv=None):
                    help=f"seconds a module may take to import (default {IMPORT_TIMEOUT:.0f})")
     p.add_argument("--timeout", type=float, default=COMPONENT_TIMEOUT,
                    help=f"seconds per component (default {COMPONENT_TIMEOUT:.0f})")
+    p.add_argument("-k", "--only", action="append", default=[], metavar="COMPONENT",
+                   help="check only this book component (repeatable), e.g. -k Affine")
     p.add_argument("--all", action="store_true", help="also list components not found")
     return p.parse_args(argv)
 
@@ -111,8 +113,11 @@ def main(argv=None):
     mapping = parse_map(args.map)
     out = Path(args.out)
     started = time.perf_counter()
+    unknown = set(args.only) - {c.name for c in COMPONENTS}
+    if unknown:
+        raise SystemExit(f"check -k: unknown component(s) {', '.join(sorted(unknown))}")
     kwargs = dict(mapping=mapping, import_timeout=args.import_timeout,
-                  component_timeout=args.timeout)
+                  component_timeout=args.timeout, only=args.only or None)
     if len(targets) == 1:
         outcomes = [check_implementation(targets[0], workers=args.workers, **kwargs)]
     else:

@@ -21,6 +21,7 @@ from parity.check.table import COMPONENTS
 SKIP_DIRS = {"__pycache__", "venv", ".venv", "env", "site-packages", "node_modules", "build",
              "dist", ".git", ".ipynb_checkpoints"}
 FUZZY_CUTOFF = 0.85
+INHERITS = "<inherits>"
 MAX_FILES = 500
 
 
@@ -31,6 +32,9 @@ class Module:
     syspath: list  # folders (relative to the root) put first on sys.path
     classes: dict = field(default_factory=dict)  # name -> set of method names
     functions: set = field(default_factory=set)
+    # names bound otherwise at module level (Relu = L.Relu; from x import SGD): their kind is
+    # unknown until import; a definition of the same name elsewhere is preferred
+    aliases: dict = field(default_factory=dict)  # name -> "assigned" | "imported"
     error: str = ""  # syntax error, when the file does not parse
     numpy_aliases: list = field(default_factory=list)  # np.int, np.float, ... it uses
 
@@ -117,8 +121,19 @@ def scan_file(root, path):
         if isinstance(node, ast.ClassDef):
             module.classes[node.name] = {n.name for n in node.body if isinstance(
                 n, ast.FunctionDef | ast.AsyncFunctionDef)}
+            if node.bases:  # methods may be inherited: the AST cannot tell
+                module.classes[node.name].add(INHERITS)
         elif isinstance(node, ast.FunctionDef):
             module.functions.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name):
+                        module.aliases.setdefault(n.id, "assigned")
+        elif isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                if a.name != "*":
+                    module.aliases.setdefault(a.asname or a.name, "imported")
     return module
 
 
@@ -128,8 +143,11 @@ def candidates(component, modules):
     wanted = {norm(component.name)} | {norm(s) for s in component.spellings}
     want_class = component.kind != "function"
     for m in modules:
-        names = m.classes if want_class else m.functions
+        names = list(m.classes if want_class else m.functions)
+        defined = set(names)
+        names += [a for a in m.aliases if a not in m.classes and a not in m.functions]
         for defname in names:
+            bound = 2 if defname in defined else 1 if m.aliases.get(defname) == "assigned" else 0
             n = norm(defname)
             if defname == component.name:
                 quality, note = 3, ""
@@ -142,12 +160,16 @@ def candidates(component, modules):
             methods = m.classes.get(defname, set()) if want_class else set()
             has = sum(1 for meth in component.methods if meth in {norm(x) for x in methods}
                       or meth in methods) if want_class else 0
-            if want_class and component.kind == "layer" and not methods & {
-                    "forward", "backward", "backword", "forword", "__call__"} and not m.error:
+            if (want_class and component.kind == "layer" and defname in defined and not methods
+                    & {"forward", "backward", "backword", "forword", "__call__", INHERITS}
+                    and not m.error):
                 continue  # e.g. a plain container class that shares the name
+            if quality == 1 and bound < 2:
+                continue  # a close spelling of an imported name: too weak
             in_common = 1 if "common" in Path(m.rel).parts[:-1] else 0
             depth = -len(Path(m.rel).parts)
-            found.append(((quality, has, in_common, depth, -len(m.rel)), m, defname, note))
+            found.append(((quality, bound, has, in_common, depth, -len(m.rel)), m, defname,
+                          note))
     return sorted(found, key=lambda c: c[0], reverse=True)
 
 

@@ -130,16 +130,36 @@ def write_many(outcomes, out_dir):
     df = many_summary(outcomes)
     base = out_dir / "check"
     write_atomic(base / "summary.csv", df.to_csv())
-
-    def colour(v):
-        v = str(v)
-        if v.startswith("match"):
-            return "background-color: #d9f2d9"
-        if v.startswith(("book defect", "matches convention")):
-            return "background-color: #fff0c2"
-        if v in (NOT_FOUND, "0", "1", "2"):
-            return ""
-        return "background-color: #f8d0d0"
     write_atomic(base / "summary.html", "<h1>make check: summary</h1>"
-                 + df.style.map(colour).to_html())
+                 + df.style.map(_summary_colour).to_html())
     return df
+
+
+class Styled(pd.DataFrame):
+    """A DataFrame that Jupyter displays as the styled verdict table."""
+
+    @property
+    def _constructor(self):
+        return Styled
+
+    @property
+    def checks(self):
+        """Every check behind the table (the CSV's rows)."""
+        return to_frame(self.attrs["outcome"]) if "outcome" in self.attrs else None
+
+    def _repr_html_(self):
+        plain = pd.DataFrame(self)
+        if "verdict" in plain.columns:
+            return styled(plain).to_html()
+        return plain.style.map(_summary_colour).to_html()
+
+
+def _summary_colour(v):
+    v = str(v)
+    if v.startswith("match"):
+        return "background-color: #d9f2d9"
+    if v.startswith(("book defect", "matches convention")):
+        return "background-color: #fff0c2"
+    if v in (NOT_FOUND, "0", "1", "2"):
+        return ""
+    return "background-color: #f8d0d0"

@@ -208,11 +208,14 @@ def run_jobs(jobs, workers=2, import_timeout=IMPORT_TIMEOUT,
     return results, modules
 
 
-def check_implementation(target, out=None, workers=2, mapping=None,
-                         import_timeout=IMPORT_TIMEOUT, component_timeout=COMPONENT_TIMEOUT):
-    """Discover and check one implementation (folder or file); an ``Outcome``."""
+def check_implementation(target, workers=2, mapping=None, import_timeout=IMPORT_TIMEOUT,
+                         component_timeout=COMPONENT_TIMEOUT, only=None):
+    """Discover and check one implementation (folder or file); an ``Outcome``.
+    ``only``: check just these book components (names as in the table)."""
     started = time.perf_counter()
     impl = discover(target, mapping)
+    wanted = [c for c in COMPONENTS if not only or c.name in only]
+    impl.found = {k: v for k, v in impl.found.items() if any(c.name == k for c in wanted)}
     with tempfile.TemporaryDirectory(prefix="dlfs-check-") as tmp:
         copy_root, workdir = Path(tmp) / "impl", Path(tmp) / "work"
         workdir.mkdir()
@@ -224,7 +227,7 @@ def check_implementation(target, out=None, workers=2, mapping=None,
         if m.error:
             modules[m.rel] = ModuleReport(m.rel, NOT_IMPORTABLE, f"does not compile: {m.error}")
     outcome.modules = [modules[m.rel] for m in impl.modules if m.rel in modules]
-    for comp in COMPONENTS:
+    for comp in wanted:
         if comp.name in results:
             r = results[comp.name]
             found = impl.found.get(comp.name)

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import scratch.layers as SL
+import scratch.models as SM
 import torch_ref.layers as TL
 import torch_ref.models as TM
 from parity.engine.inputs import labels, one_hot
@@ -54,6 +56,9 @@ class Entry:
     args: Callable = lambda p: {}  # pair params -> ordered {canonical arg: value}
     label: str = ""  # e.g. "convention torch" (for conventions)
     why: str = ""  # what the convention / defect is
+    # networks: params -> the project's scratch network with these weights, the reference
+    # bisection and the network hypotheses compare the learner's net with
+    reference: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +232,35 @@ def numpy_masks(p):
 def dropout_pair(convention):
     base = find("Dropout", convention)
     return dataclasses.replace(
-        base, torch=lambda p: TL.Dropout(DROPOUT_P, convention, mask_source=numpy_masks(DROPOUT_P)))
+        base, torch=lambda p: TL.Dropout(DROPOUT_P, convention, mask_source=numpy_masks(DROPOUT_P)),
+        scratch=lambda p: SL.Dropout(DROPOUT_P, convention, mask_source=numpy_masks(DROPOUT_P)))
+
+
+def global_masks(p):
+    """A scratch network's dropout masks drawn like the book's: np.random.rand(*shape) > p."""
+    return lambda: (lambda shape: np.random.rand(*shape) > p)  # noqa: NPY002
+
+
+class DecayedMultiLayerNet(SM.MultiLayerNet):
+    """The project's MultiLayerNet plus the book's weight_decay_lambda (W only)."""
+
+    def __init__(self, *args, weight_decay_lambda=0.0, **kw):
+        super().__init__(*args, **kw)
+        self.weight_decay_lambda = weight_decay_lambda
+
+    def loss(self, x, t, train_flg=False):
+        weights = [v for k, v in self.params.items() if k.startswith("W")]
+        return super().loss(x, t, train_flg) + 0.5 * self.weight_decay_lambda * sum(
+            np.sum(w ** 2) for w in weights)
+
+    def gradient(self, x, t):
+        grads = dict(super().gradient(x, t))
+        return {k: g + self.weight_decay_lambda * self.params[k] if k.startswith("W") else g
+                for k, g in grads.items()}
+
+
+def copied(p):
+    return {k: np.array(v) for k, v in p.items()}
 
 
 # ---- networks: the book's loss, its constructors' sizes ----
@@ -492,33 +525,49 @@ COMPONENTS = (
     # networks
     Component("TwoLayerNet", "network", ("TwoLayerNetwork", "TwoLayerNN", "TwoLayerNeuralNet"),
               (Entry(two_layer_pair, lambda p: {"input_size": N_IN, "hidden_size": HIDDEN[0],
-                                                "output_size": N_OUT}),),
+                                                "output_size": N_OUT},
+                     reference=lambda p: SM.TwoLayerNet(N_IN, HIDDEN[0], N_OUT,
+                                                        params=copied(p))),),
               methods=("predict", "loss", "gradient")),
     Component("MultiLayerNet", "network", ("MultiLayerNetwork", "MultiLayerNN"),
               (Entry(lambda: book_mlp_pair("relu, book loss", "relu", HIDDEN),
-                     lambda p: dict(MLP_ARGS, activation="relu")),
+                     lambda p: dict(MLP_ARGS, activation="relu"),
+                     reference=lambda p: SM.MultiLayerNet(N_IN, HIDDEN, N_OUT, "relu",
+                                                          params=copied(p))),
                Entry(lambda: book_mlp_pair("sigmoid, book loss", "sigmoid", HIDDEN),
                      lambda p: dict(MLP_ARGS, activation="sigmoid",
-                                    weight_init_std="sigmoid")),
+                                    weight_init_std="sigmoid"),
+                     reference=lambda p: SM.MultiLayerNet(N_IN, HIDDEN, N_OUT, "sigmoid",
+                                                          params=copied(p))),
                Entry(lambda: book_mlp_pair(f"relu, weight decay {WEIGHT_DECAY}", "relu",
                                            HIDDEN, WEIGHT_DECAY),
                      lambda p: dict(MLP_ARGS, activation="relu",
-                                    weight_decay_lambda=WEIGHT_DECAY))),
+                                    weight_decay_lambda=WEIGHT_DECAY),
+                     reference=lambda p: DecayedMultiLayerNet(
+                         N_IN, HIDDEN, N_OUT, "relu", params=copied(p),
+                         weight_decay_lambda=WEIGHT_DECAY))),
               methods=("predict", "loss", "gradient")),
     Component("MultiLayerNetExtend", "network", ("MultiLayerNetExtended",),
               (Entry(extend_pair, lambda p: dict(MLP_ARGS, activation="relu", use_dropout=True,
                                                   dropout_ration=DROPOUT_P,
-                                                  use_batchnorm=True)),),
+                                                  use_batchnorm=True),
+                     reference=lambda p: SM.MultiLayerNet(
+                         N_IN, HIDDEN, N_OUT, params=copied(p), use_batchnorm=True,
+                         use_dropout=True, dropout_ratio=DROPOUT_P,
+                         dropout_masks=global_masks(DROPOUT_P))),),
               methods=("predict", "loss", "gradient")),
     Component("SimpleConvNet", "network", ("SimpleConvNetwork", "SimpleCNN", "ConvNet"),
               (Entry(simple_conv_pair, lambda p: {
                   "input_dim": IMAGE,
                   "conv_param": {"filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1},
-                  "hidden_size": 5, "output_size": N_OUT}),),
+                  "hidden_size": 5, "output_size": N_OUT},
+                  reference=lambda p: SM.SimpleConvNet(**SMALL_CONV, params=copied(p))),),
               methods=("predict", "loss", "gradient")),
     Component("DeepConvNet", "network", ("DeepConvNetwork", "DeepCNN"),
               (Entry(deep_pair, lambda p: {"input_dim": DEEP_INPUT, "hidden_size": 50,
-                                           "output_size": 10}),),
+                                           "output_size": 10},
+                     reference=lambda p: SM.DeepConvNet(DEEP_INPUT, 50, 10, params=copied(p),
+                                                        dropout_masks=global_masks(0.5))),),
               methods=("predict", "loss", "gradient")),
 )
 

@@ -12,6 +12,7 @@ import ast
 import builtins
 import importlib
 import importlib.util
+import inspect
 import io
 import os
 import sys
@@ -23,7 +24,8 @@ import numpy as np
 import torch
 
 from parity.check import checks  # noqa: F401  (imported in the forkserver: children start warm)
-from parity.check.checks import CRASHED, Result, check_component
+from parity.check.checks import CRASHED, NOT_FOUND, Result, check_component
+from parity.check.table import BY_NAME
 from parity.pairs import conv, models, optimizers  # noqa: F401  (registry content, preloaded)
 
 NUMPY_ALIASES = {"int": int, "float": float, "bool": bool, "object": object, "str": str,
@@ -148,7 +150,13 @@ def work(conn, job: Job):
         where = f"{job.module}:{qualname}"
         try:
             obj = getattr(module, qualname)
-            result = check_component(component, obj, where)
+            want_class = BY_NAME[component].kind != "function"
+            if inspect.isclass(obj) != want_class:  # e.g. `from functions import sigmoid`
+                result = Result(component, NOT_FOUND, evidence=f"{where} is a "
+                                f"{'class' if inspect.isclass(obj) else 'function'}, not a "
+                                f"{'class' if want_class else 'function'}")
+            else:
+                result = check_component(component, obj, where)
         except BaseException as err:
             result = Result(component, CRASHED, where, diagnosis="crashed",
                             evidence=f"{type(err).__name__}: {err}")
