@@ -227,7 +227,21 @@ def network_case(entry, pair, factory):
     sample = next(s for s in pair.sample_list() if len(s.calls[0].inputs) == 2)
     x, t = sample.calls[0].inputs
     learner = factory(params).net
-    return learner, entry.reference(params), np.asarray(x, float), t
+    reference = entry.reference(params)
+    rename_layers(reference, [name for name, _ in adapt.layer_items(learner)])
+    return learner, reference, np.asarray(x, float), t
+
+
+def rename_layers(net, names):
+    """Give the project's scratch network the learner's layer names (same count, same
+    order): bisection then names the learner's layer ("Relu1", "layers[3]"), not ours."""
+    old = list(net.layers)
+    if len(old) != len(names):
+        return
+    new = dict(zip(old, names))
+    net.layers = {new[k]: v for k, v in net.layers.items()}
+    net._takes_mode = {new[k]: v for k, v in net._takes_mode.items()}
+    net._param_keys = {k: (new[n], key) for k, (n, key) in net._param_keys.items()}
 
 
 def try_diagnose(comp, pair, factory, dtype, obj=None, entry=None):
@@ -240,8 +254,17 @@ def try_diagnose(comp, pair, factory, dtype, obj=None, entry=None):
         if comp.kind == "network":
             if entry is None or entry.reference is None:
                 return None
-            found = diagnosis.diagnose_network(*network_case(entry, pair, factory))
-            return found[0] if found else None
+            case = network_case(entry, pair, factory)
+            found = diagnosis.diagnose_network(*case)
+            if not found:
+                return None
+            layers = [name for name, _ in adapt.layer_items(case[0])] + ["lastLayer"]
+            if found[0].location not in layers:  # e.g. "TwoLayerNet.gradient": which layer
+                bisected = diagnosis.bisect_network(*case)
+                if bisected.location in layers:
+                    return dataclasses.replace(found[0], location=(
+                        f"{found[0].location} ({bisected.location})"))
+            return found[0]
         if comp.kind == "optimizer":
             found = diagnosis.diagnose_optimizer(pair, factory, dtype)
         elif comp.kind == "function":
@@ -304,8 +327,7 @@ def check_component(comp_name, obj, where=""):
             if verdict == MISMATCH and crashed(checks):
                 verdict = CRASHED
                 crash_text = crash_text or explain_crash(crashed(checks)[0], comp, obj)
-            if verdict in (MISMATCH, CRASHED) and diag is None and (
-                    verdict == MISMATCH or comp.kind == "network"):
+            if verdict in (MISMATCH, CRASHED) and diag is None:
                 dtype = failing(checks)[0].dtype
                 diag = try_diagnose(comp, pair, factory, dtype, obj, entry) or False
         rows += [c.row() | {"entry verdict": verdict} for c in checks]

@@ -6,12 +6,13 @@ temporary folder holding a copy of its ``.py`` files; the parent kills a child
 that passes its import or per-component timeout and carries on with the rest.
 """
 
+import contextlib
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -45,6 +46,22 @@ def context():
         _CONTEXT = mp.get_context("forkserver")
         _CONTEXT.set_forkserver_preload(["parity.check.worker"])
     return _CONTEXT
+
+
+@contextlib.contextmanager
+def main_script_hidden():
+    """The child runs ``parity.check.worker.work`` and never needs ``__main__``; without
+    this, multiprocessing re-runs the caller's script in every child (a script calling
+    ``check()`` without an ``if __name__ == '__main__'`` guard would recurse)."""
+    main = sys.modules.get("__main__")
+    hidden = (main is not None and getattr(main, "__spec__", None) is None
+              and "__file__" in vars(main))
+    saved = vars(main).pop("__file__") if hidden else None
+    try:
+        yield
+    finally:
+        if hidden:
+            main.__file__ = saved
 
 
 @dataclass
@@ -120,7 +137,8 @@ def run_jobs(jobs, workers=2, import_timeout=IMPORT_TIMEOUT,
     def start(job):
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=work, args=(child, job), daemon=True)
-        proc.start()
+        with main_script_hidden():
+            proc.start()
         child.close()
         running.append(Running(job, proc, parent, deadline=time.monotonic() + import_timeout))
 
@@ -133,7 +151,7 @@ def run_jobs(jobs, workers=2, import_timeout=IMPORT_TIMEOUT,
             r.process.join()
 
     def note_module(r, verdict, explanation="", seconds=0.0):
-        rep = modules.setdefault(r.job.module, ModuleReport(r.job.module))
+        rep = modules.setdefault((r.job.key, r.job.module), ModuleReport(r.job.module))
         if verdict != "imported" or rep.verdict == "imported":
             rep.verdict, rep.explanation = verdict, explanation or rep.explanation
         rep.seconds = rep.seconds or seconds
@@ -146,13 +164,13 @@ def run_jobs(jobs, workers=2, import_timeout=IMPORT_TIMEOUT,
                 queue.insert(0, Job(**{**r.job.__dict__, "definitions_only": True}))
             else:
                 for comp, qualname in r.job.components:
-                    results[comp] = Result(comp, CRASHED, f"{r.job.module}:{qualname}",
-                                           diagnosis="not importable", evidence=why)
+                    results[r.job.key, comp] = Result(comp, CRASHED, f"{r.job.module}:{qualname}",
+                                                      diagnosis="not importable", evidence=why)
             return
         comp = r.phase
         qualname = dict(r.job.components)[comp]
-        results[comp] = Result(comp, CRASHED, f"{r.job.module}:{qualname}",
-                               diagnosis="crashed", evidence=why)
+        results[r.job.key, comp] = Result(comp, CRASHED, f"{r.job.module}:{qualname}",
+                                          diagnosis="crashed", evidence=why)
         rest = [c for c in r.job.components if c[0] not in r.done and c[0] != comp]
         if rest:
             queue.insert(0, Job(**{**r.job.__dict__, "components": rest}))
@@ -195,15 +213,15 @@ def run_jobs(jobs, workers=2, import_timeout=IMPORT_TIMEOUT,
             elif kind == "start":
                 r.phase, r.deadline = msg[1], time.monotonic() + component_timeout
             elif kind == "result":
-                results[msg[1].component] = msg[1]
+                results[r.job.key, msg[1].component] = msg[1]
                 r.done.add(msg[1].component)
             elif kind == "done":
                 if r.phase == "import":  # import failed for good
                     for comp, qualname in r.job.components:
-                        results.setdefault(comp, Result(
+                        results.setdefault((r.job.key, comp), Result(
                             comp, CRASHED, f"{r.job.module}:{qualname}",
                             diagnosis="not importable",
-                            evidence=modules[r.job.module].explanation))
+                            evidence=modules[r.job.key, r.job.module].explanation))
                 finish(r)
     return results, modules
 
@@ -212,51 +230,60 @@ def check_implementation(target, workers=2, mapping=None, import_timeout=IMPORT_
                          component_timeout=COMPONENT_TIMEOUT, only=None):
     """Discover and check one implementation (folder or file); an ``Outcome``.
     ``only``: check just these book components (names as in the table)."""
+    return check_many([target], workers, mapping=mapping, import_timeout=import_timeout,
+                      component_timeout=component_timeout, only=only)[0]
+
+
+def check_many(targets, processes=2, only_by_target=None, mapping=None,
+               import_timeout=IMPORT_TIMEOUT, component_timeout=COMPONENT_TIMEOUT, only=None):
+    """Several implementations (a course's submissions): one queue of jobs over all of
+    them, ``processes`` children at a time; an ``Outcome`` per target, in order.
+    ``only_by_target``: {target: components} checks a subset per implementation."""
+    only_by_target = only_by_target or {}
     started = time.perf_counter()
-    impl = discover(target, mapping)
-    wanted = [c for c in COMPONENTS if not only or c.name in only]
-    impl.found = {k: v for k, v in impl.found.items() if any(c.name == k for c in wanted)}
+    prepared, jobs = [], []
     with tempfile.TemporaryDirectory(prefix="dlfs-check-") as tmp:
-        copy_root, workdir = Path(tmp) / "impl", Path(tmp) / "work"
-        workdir.mkdir()
-        copy_sources(impl, copy_root)
-        results, modules = run_jobs(jobs_for(impl, copy_root, workdir), workers,
-                                    import_timeout, component_timeout)
-    outcome = Outcome(impl.name, str(impl.root))
-    for m in impl.modules:
-        if m.error:
-            modules[m.rel] = ModuleReport(m.rel, NOT_IMPORTABLE, f"does not compile: {m.error}")
-    outcome.modules = [modules[m.rel] for m in impl.modules if m.rel in modules]
-    for comp in wanted:
-        if comp.name in results:
-            r = results[comp.name]
-            found = impl.found.get(comp.name)
-            if found and found.note:
-                r.notes.insert(0, found.note)
-        elif comp.name in impl.broken:
-            rel, error = impl.broken[comp.name]
-            r = Result(comp.name, CRASHED, rel, diagnosis="not importable",
-                       evidence=f"defined in {rel}, which does not compile: {error}")
-        else:
-            r = Result(comp.name, NOT_FOUND, evidence=f"looked for {sample_inputs_hint(comp.name)}")
-        outcome.results.append(r)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
-
-
-def _check_one(args):
-    target, kwargs = args
-    return check_implementation(target, **kwargs)
-
-
-def check_many(targets, processes=2, **kwargs):
-    """Several implementations (a course's submissions) in parallel worker processes,
-    each checking its components one child at a time."""
-    if len(targets) == 1:
-        return [check_implementation(targets[0], **kwargs)]
-    kwargs = {**kwargs, "workers": 1}
-    with ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn")) as pool:
-        return list(pool.map(_check_one, [(t, kwargs) for t in targets]))
+        for key, target in enumerate(targets):
+            impl = discover(target, mapping)
+            chosen = only_by_target.get(target, only)
+            wanted = [c for c in COMPONENTS if not chosen or c.name in chosen]
+            impl.found = {k: v for k, v in impl.found.items()
+                          if any(c.name == k for c in wanted)}
+            copy_root, workdir = Path(tmp) / str(key) / "impl", Path(tmp) / str(key) / "work"
+            workdir.mkdir(parents=True)
+            copy_sources(impl, copy_root)
+            for job in jobs_for(impl, copy_root, workdir):
+                job.key = key
+                jobs.append(job)
+            prepared.append((impl, wanted))
+        jobs.sort(key=lambda j: -len(j.components))
+        results, modules = run_jobs(jobs, processes, import_timeout, component_timeout)
+    outcomes = []
+    for key, (impl, wanted) in enumerate(prepared):
+        outcome = Outcome(impl.name, str(impl.root))
+        mods = {m: rep for (k, m), rep in modules.items() if k == key}
+        for m in impl.modules:
+            if m.error:
+                mods[m.rel] = ModuleReport(m.rel, NOT_IMPORTABLE, f"does not compile: {m.error}")
+        outcome.modules = [mods[m.rel] for m in impl.modules if m.rel in mods]
+        for comp in wanted:
+            if (key, comp.name) in results:
+                r = results[key, comp.name]
+                found = impl.found.get(comp.name)
+                if found and found.note:
+                    r.notes.insert(0, found.note)
+            elif comp.name in impl.broken:
+                rel, error = impl.broken[comp.name]
+                r = Result(comp.name, CRASHED, rel, diagnosis="not importable",
+                           evidence=f"defined in {rel}, which does not compile: {error}")
+            else:
+                r = Result(comp.name, NOT_FOUND,
+                           evidence=f"looked for {sample_inputs_hint(comp.name)}")
+            outcome.results.append(r)
+        outcome.seconds = (time.perf_counter() - started if len(targets) == 1
+                           else sum(r.seconds for r in outcome.results))
+        outcomes.append(outcome)
+    return outcomes
 
 
 def to_frame(outcome):

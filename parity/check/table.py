@@ -94,7 +94,8 @@ def no_eval_backward(samples):
     evaluation calls are checked forward only."""
     def transformed(rng):
         return [dataclasses.replace(s, calls=tuple(
-            dataclasses.replace(c, backward=c.train is not False) for c in s.calls))
+            dataclasses.replace(c, backward=c.backward and c.train is not False)
+            for c in s.calls))
             for s in samples(rng)]
     return transformed
 
@@ -259,6 +260,13 @@ class DecayedMultiLayerNet(SM.MultiLayerNet):
                 for k, g in grads.items()}
 
 
+class BookDeepConvNet(SM.DeepConvNet):
+    """The book's DeepConvNet.loss(x, t) always runs in training mode (dropout on)."""
+
+    def loss(self, x, t, train_flg=True):
+        return super().loss(x, t, train_flg)
+
+
 def copied(p):
     return {k: np.array(v) for k, v in p.items()}
 
@@ -308,8 +316,36 @@ def extend_samples(shape, n_out):
             Sample.of("train/logits", xs[0], train=True),
             Sample("train, train, eval", (Call((xs[0], ts[0]), True), Call((xs[1], ts[1]), True),
                                           Call((xs[2], ts[2]), False))),
+            # the book's defaults: predict(x) and loss(x, t) without train_flg are test mode
+            # (forward only; float64: from the start state the book divides by sqrt(1e-6))
+            Sample("defaults: train, then loss(x, t)",
+                   (Call((xs[0], ts[0]), True), Call((xs[1], ts[1]), backward=False)),
+                   dtypes=("float64",)),
+            Sample("defaults: train, then predict(x)",
+                   (Call((xs[0], ts[0]), True), Call((xs[1],), backward=False)),
+                   dtypes=("float64",)),
         ]
     return samples
+
+
+class EvalByDefault(nn.Module):
+    """A twin whose calls without a mode (the book's defaults) run in evaluation mode: the
+    engine sets .train(flag) only for calls that give one; each call here resets it."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def train(self, mode=True):
+        self.net.train(mode)
+        self.explicit = True
+        return self
+
+    def forward(self, *args):
+        if not getattr(self, "explicit", False):
+            self.net.eval()
+        self.explicit = False
+        return self.net(*args)
 
 
 def extend_pair():
@@ -322,10 +358,11 @@ def extend_pair():
 
     def twin():
         masks = numpy_masks(DROPOUT_P)
-        return TM.with_book_loss(TM.MultiLayerNet(
+        net = TM.with_book_loss(TM.MultiLayerNet(
             N_IN, HIDDEN, N_OUT,
             batchnorm=lambda n: TL.BatchNormalization(n, eps=1e-6, convention="book"),
             dropout=lambda: TL.Dropout(DROPOUT_P, "book", mask_source=masks)), "book")
+        return EvalByDefault(net)
 
     pair = model_pair("MultiLayerNetExtend", "BatchNorm + dropout 0.3, book conventions", None,
                       twin, init, no_eval_backward(extend_samples((N_IN,), N_OUT)))
@@ -561,13 +598,15 @@ COMPONENTS = (
                   "input_dim": IMAGE,
                   "conv_param": {"filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1},
                   "hidden_size": 5, "output_size": N_OUT},
-                  reference=lambda p: SM.SimpleConvNet(**SMALL_CONV, params=copied(p))),),
+                  reference=lambda p: SM.SimpleConvNet(**SMALL_CONV, params=copied(p),
+                                                      input_grad=True)),),
               methods=("predict", "loss", "gradient")),
     Component("DeepConvNet", "network", ("DeepConvNetwork", "DeepCNN"),
               (Entry(deep_pair, lambda p: {"input_dim": DEEP_INPUT, "hidden_size": 50,
                                            "output_size": 10},
-                     reference=lambda p: SM.DeepConvNet(DEEP_INPUT, 50, 10, params=copied(p),
-                                                        dropout_masks=global_masks(0.5))),),
+                     reference=lambda p: BookDeepConvNet(DEEP_INPUT, 50, 10, params=copied(p),
+                                                         input_grad=True,
+                                                         dropout_masks=global_masks(0.5))),),
               methods=("predict", "loss", "gradient")),
 )
 

@@ -43,6 +43,7 @@ class Job:
     numpy_aliases: list = field(default_factory=list)
     definitions_only: bool = False
     log: str = "learner-output.txt"
+    key: int = 0  # which implementation (several are checked in one queue)
 
 
 def shim_numpy(aliases):
