@@ -220,7 +220,9 @@ class LayerAdapter:
         if self.loss and isinstance(out, tuple | list):
             self.notes.add(f"{type(self.obj).__name__}.forward returns a tuple: its scalar "
                            "element is the loss")
-            return scalar_of(out)
+            out = scalar_of(out)
+        if self.loss:  # a Python float or np.float64 scalar for float32 input
+            out = np.asarray(out)
         return keep_dtype(out, self.dtype, self.notes, f"{type(self.obj).__name__}.forward")
 
     def backward(self, dout):

@@ -10,6 +10,7 @@ explanation a learner can act on.
 
 import dataclasses
 import inspect
+import re
 import traceback
 from dataclasses import dataclass, field
 
@@ -281,10 +282,19 @@ def try_diagnose(comp, pair, factory, dtype, obj=None, entry=None):
             "", f"(diagnosis failed: {type(err).__name__}: {err})", np.nan, "", "")
 
 
+NATIVE_MISSING = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
+
+
 def explain_crash(check, comp, obj):
     """What a learner can act on, from the engine's crash row."""
     detail = check.detail.replace("the scratch side raised ", "")
     name = getattr(obj, "__name__", comp.name)
+    native = NATIVE_MISSING.search(detail)
+    if native:  # raised inside the learner's own code
+        cls, attr = native.groups()
+        return (f"{detail}: the code of {name} reads .{attr}, which {cls} never sets -- check "
+                f"the spelling against what {cls} defines (the book's names: W, b, dW, db, "
+                "gamma, beta, dgamma, dbeta, running_mean, running_var, mask).")
     if "has no method" in detail or "has no attribute" in detail:
         return f"{detail}. The book's {comp.name} defines " + ", ".join(
             f"{m}()" for m in comp.methods) + (
@@ -330,13 +340,13 @@ def check_component(comp_name, obj, where=""):
             if verdict in (MISMATCH, CRASHED) and diag is None:
                 dtype = failing(checks)[0].dtype
                 diag = try_diagnose(comp, pair, factory, dtype, obj, entry) or False
-        rows += [c.row() | {"entry verdict": verdict} for c in checks]
+        rows += [c.row() | {"entry verdict": verdict, "detail": c.detail} for c in checks]
         verdicts.append(verdict)
     verdict = summary_verdict(verdicts)
     if verdict == MATCH and notes.misspelled:
         verdict = MISSPELLED
     result = Result(comp_name, verdict, where, rows, notes=list(notes))
-    if verdict == CRASHED and diag:
+    if verdict == CRASHED and diag and diag.id:
         result.diagnosis, result.location = diag.id or diag.text, diag.location
         result.evidence = f"{crash_text} Diagnosis: {diag.text}" + (
             f"; {diag.evidence}" if diag.evidence else "")

@@ -44,8 +44,12 @@ def format_table(outcome, show_missing=True):
     return table.to_string(index=False, formatters=fmt, justify="left")
 
 
-def details(outcome, limit=40):
-    """What a learner reads next: each failing component's evidence, notes, module problems."""
+INFORMATIONAL = ("returns float64 for float32", "returns int64", "also defined in")
+
+
+def details(outcome, limit=40, verbose=False):
+    """What a learner reads next: each failing component's evidence, notes, module problems
+    (``verbose``: also the informational notes of matching components)."""
     lines = []
     for r in outcome.results:
         if r.verdict == NOT_FOUND:
@@ -59,11 +63,15 @@ def details(outcome, limit=40):
                 lines.append(f"    location: {r.location}")
             first = next((row for row in r.rows if not row["passed"]), None)
             if first is not None:
+                err = (f"max abs err {first['max_abs_err']:.3g}"
+                       if first["max_abs_err"] == first["max_abs_err"] else first.get("detail"))
                 lines.append(f"    first failing check: {first['variant']} {first['dtype']} "
                              f"{first['quantity']} (sample {first['sample']!r}, vs "
-                             f"{first['oracle']}): max abs err {first['max_abs_err']:.3g}")
+                             f"{first['oracle']}): {err}")
         for note in r.notes:
-            lines.append(f"  note: {r.component}: {note}")
+            if verbose or not r.passed() or not note.startswith(INFORMATIONAL) and not any(
+                    i in note for i in INFORMATIONAL):
+                lines.append(f"  note: {r.component}: {note}")
     for m in outcome.modules:
         if m.verdict != "imported":
             lines.append(f"module {m.module}: {m.verdict}: {m.explanation}")
@@ -97,11 +105,12 @@ def write(outcome, out_dir):
     write_atomic(base / f"{outcome.name}.csv", checks.to_csv(index=False))
     md = [f"# make check: {outcome.name}", "", f"`{outcome.root}`, {outcome.seconds:.1f} s", "",
           markdown(table.drop(columns=["notes", "evidence"])), "", "```",
-          details(outcome, limit=10_000), "```", ""]
+          details(outcome, limit=10_000, verbose=True), "```", ""]
     write_atomic(base / f"{outcome.name}.md", "\n".join(md))
     page = (f"<h1>make check: {html.escape(outcome.name)}</h1><p>{html.escape(outcome.root)}, "
             f"{outcome.seconds:.1f} s</p>" + styled(table).to_html()
-            + "<h2>Details</h2><pre>" + html.escape(details(outcome, limit=10_000)) + "</pre>")
+            + "<h2>Details</h2><pre>" + html.escape(details(outcome, limit=10_000, verbose=True))
+            + "</pre>")
     write_atomic(base / f"{outcome.name}.html", page)
     return base / f"{outcome.name}.csv"
 

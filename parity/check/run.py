@@ -292,8 +292,11 @@ def to_frame(outcome):
     rows = []
     for r in outcome.results:
         extra = {"diagnosis": r.diagnosis, "evidence": r.evidence, "location": r.location}
-        if r.rows:
-            rows += [{k: row.get(k) for k in CSV_COLUMNS} | extra for row in r.rows]
+        if r.rows:  # component: the book's name; variant: the twin pair it ran through
+            rows += [{k: row.get(k) for k in CSV_COLUMNS} | {
+                "component": r.component,
+                "variant": row["variant"] if row["component"] == r.component
+                else f"{row['component']}: {row['variant']}"} | extra for row in r.rows]
         else:
             rows.append({k: "" for k in CSV_COLUMNS} | {"component": r.component,
                                                         "verdict": r.verdict,

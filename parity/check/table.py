@@ -104,6 +104,13 @@ def training_backward_only(make):
     return lambda: (lambda p: dataclasses.replace(p, samples=no_eval_backward(p.samples)))(make())
 
 
+def flat_inputs_only(make):
+    """The pair without its samples of 4-D input."""
+    def samples(pair):
+        return lambda rng: [s for s in pair.samples(rng) if s.calls[0].inputs[0].ndim == 2]
+    return lambda: (lambda p: dataclasses.replace(p, samples=samples(p)))(make())
+
+
 def without_weight_decay(make):
     """The book's optimizers have no weight decay: its trajectories without it."""
     return lambda: (lambda p: dataclasses.replace(p, trajectories=tuple(
@@ -261,10 +268,11 @@ class DecayedMultiLayerNet(SM.MultiLayerNet):
 
 
 class BookDeepConvNet(SM.DeepConvNet):
-    """The book's DeepConvNet.loss(x, t) always runs in training mode (dropout on)."""
+    """The book's DeepConvNet.loss(x, t) always runs in training mode (dropout on) and
+    takes no train_flg: the same here, so that this design is not taken for a bug."""
 
-    def loss(self, x, t, train_flg=True):
-        return super().loss(x, t, train_flg)
+    def loss(self, x, t):
+        return super().loss(x, t, True)
 
 
 def copied(p):
@@ -475,7 +483,12 @@ COMPONENTS = (
     Component("Sigmoid", "layer", ("SigmoidLayer",), (Entry(registry("sigmoid", "default")),)),
     Component("Tanh", "layer", ("TanhLayer",), (Entry(registry("tanh", "default")),)),
     Component("Affine", "layer", ("Dense", "Linear", "FullyConnected", "FC", "AffineLayer"),
-              (Entry(registry("Affine", "book-layout (in,out)"), W_b),), params=("W", "b")),
+              (Entry(registry("Affine", "book-layout (in,out)"), W_b),),
+              conventions=(Entry(flat_inputs_only(registry("Affine", "book-layout (in,out)")),
+                                 W_b, label="2-D input only",
+                                 why="the chapter-5 Affine: (N, C, H, W) input is not "
+                                     "flattened, which chapter 7's networks need"),),
+              params=("W", "b")),
     Component("SoftmaxWithLoss", "layer",
               ("SoftmaxCrossEntropy", "SoftmaxWithCrossEntropy", "SoftmaxLoss",
                "SoftmaxCrossEntropyLoss", "SoftmaxWithLossLayer"),
@@ -525,7 +538,8 @@ COMPONENTS = (
     Component("cross_entropy_error", "function", ("cross_entropy", "crossentropy",
                                                   "cross_entropy_loss"),
               (Entry(cross_entropy_pair),)),
-    Component("mean_squared_error", "function", ("mse", "mean_square_error", "squared_error"),
+    Component("mean_squared_error", "function", ("mse", "mean_square_error", "squared_error",
+                                                 "sum_squared_error"),
               (Entry(forward_only("MeanSquaredError", "book")),),
               conventions=(Entry(forward_only("MeanSquaredError", "mean"),
                                  label="mean-reduced MSE", why="mean((y-t)^2), nn.MSELoss"),)),

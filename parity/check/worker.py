@@ -118,10 +118,12 @@ def tail(path, n=200):
 
 def work(conn, job: Job):
     os.chdir(job.workdir)
+    job.log = f"output-of-{job.module.replace('/', '_')}.txt"  # this child's own log
     log = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), write_through=True)
+    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", buffering=0, closefd=False),
+                                  write_through=True)
     sys.stderr = sys.stdout
     sys.stdin = open(os.devnull)  # noqa: SIM115  (input() at import: EOF, not a hang)
     torch.set_num_threads(1)
@@ -145,6 +147,13 @@ def work(conn, job: Job):
             conn.send(("import failed", describe_import_error(err2, tail(job.log))))
             conn.send(("done",))
             return
+    printed = tail(job.log, 10_000)  # what the import printed (the log is this module's)
+    module_note = ""
+    if (seconds > 1.0 or printed) and not job.definitions_only:
+        module_note = (f"importing {job.module} runs code at module level ({seconds:.1f} s"
+                       + (f", {len(printed.splitlines())} lines printed" if printed else "")
+                       + "): it runs on every import -- a training run belongs under "
+                         "if __name__ == '__main__':")
     for component, qualname in job.components:
         conn.send(("start", component))
         started = time.perf_counter()
@@ -162,6 +171,8 @@ def work(conn, job: Job):
             result = Result(component, CRASHED, where, diagnosis="crashed",
                             evidence=f"{type(err).__name__}: {err}")
         result.seconds = time.perf_counter() - started
+        if module_note:
+            result.notes.append(module_note)
         if job.definitions_only:
             result.notes.append(f"{job.module} could not be imported as written: checked its "
                                 "definitions only (module-level statements skipped)")
