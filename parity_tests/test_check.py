@@ -8,7 +8,11 @@ processes, so nothing here can hang or poison pytest.
 
 import re
 import shutil
+import subprocess
+import sys
+import sysconfig
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -172,3 +176,44 @@ def test_readme_documents_make_check_and_every_catalogue_id():
         assert f"`{hypothesis.id}`" in section, hypothesis.id
     for code in ("0", "1", "2"):
         assert re.search(rf"\b{code}\b", section)
+
+
+@pytest.mark.slow
+def test_installed_wheel_checks_from_another_folder(tmp_path):
+    """`pip install` the project and run `dlfs-parity check` from a learner's folder: the
+    reports land there, parity_tests is not installed, nothing is written into the package.
+    The fresh venv borrows the dependencies (torch...) from this one through a .pth file."""
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", str(ROOT), "-w", str(tmp_path / "wheel")],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next((tmp_path / "wheel").glob("dlfs_parity-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("parity/check/") for n in names)
+    assert not any(n.startswith("parity_tests/") for n in names)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps",
+                              "--quiet", str(wheel)], capture_output=True, text=True,
+                             timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    learner = tmp_path / "learner"
+    shutil.copytree(CLEAN, learner / "my-dlfs")
+    run_ = subprocess.run([str(venv / "bin" / "dlfs-parity"), "check", "my-dlfs", "-k", "Affine",
+                           "-k", "SGD"], cwd=learner, capture_output=True, text=True,
+                          timeout=600)
+    assert run_.returncode == 0, run_.stdout[-3000:] + run_.stderr[-3000:]
+    assert (learner / "reports" / "out" / "check" / "my-dlfs.csv").exists()
+    assert not list(site.rglob("reports/out"))
+
+
+def test_notebook_entry_point_returns_the_styled_table():
+    from parity import check
+
+    df = check(CLEAN, only=["Relu", "SGD"])
+    assert list(df["component"]) == ["Relu", "SGD"]
+    assert list(df["verdict"]) == ["match", "match"]
+    assert "background-color" in df._repr_html_()
+    assert len(df.checks) > 20 and set(df.checks["component"]) == {"Relu", "SGD"}

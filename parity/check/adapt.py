@@ -88,8 +88,16 @@ class Notes(list):
             self.append(text)
 
 
+def is_method(obj, name):
+    """Without evaluating properties (a learner's property may raise anything)."""
+    try:
+        return callable(inspect.getattr_static(obj, name))
+    except AttributeError:
+        return False
+
+
 def find_method(obj, canonical, notes):
-    name = resolve([n for n in public_names(obj) if callable(getattr(obj, n, None))], canonical)
+    name = resolve([n for n in public_names(obj) if is_method(obj, n)], canonical)
     if name is None:
         close = difflib.get_close_matches(canonical, public_names(obj), n=1, cutoff=0.6)
         hint = f" (closest: {close[0]})" if close else ""

@@ -256,9 +256,7 @@ def try_diagnose(comp, pair, factory, dtype, obj=None, entry=None):
             if entry is None or entry.reference is None:
                 return None
             case = network_case(entry, pair, factory)
-            found = diagnosis.diagnose_network(*case)
-            if not found:
-                return None
+            found = diagnosis.diagnose_network(*case) or [diagnosis.bisect_network(*case)]
             layers = [name for name, _ in adapt.layer_items(case[0])] + ["lastLayer"]
             if found[0].location not in layers:  # e.g. "TwoLayerNet.gradient": which layer
                 bisected = diagnosis.bisect_network(*case)

@@ -271,7 +271,7 @@ class BookDeepConvNet(SM.DeepConvNet):
     """The book's DeepConvNet.loss(x, t) always runs in training mode (dropout on) and
     takes no train_flg: the same here, so that this design is not taken for a bug."""
 
-    def loss(self, x, t):
+    def loss(self, x, t, *args, **kwargs):  # (Network.gradient passes train_flg=True)
         return super().loss(x, t, True)
 
 
