@@ -104,7 +104,7 @@ def test_variants_are_discovered_as_their_manifest_says(tmp_path):
     an explanation and the run goes on; nothing is written into the learner's folder."""
     shutil.copytree(VARIANTS_DIR, tmp_path / "variants")
     targets = [str(tmp_path / "variants" / v.name) for v in VARIANTS]
-    outcomes = run.check_many(targets, processes=2, import_timeout=8)
+    outcomes = run.check_many(targets, processes=2, import_timeout=3)
     for variant, outcome in zip(VARIANTS, outcomes):
         verdicts = {r.component: r.verdict for r in outcome.discovered}
         for component in variant.expect_found:
