@@ -321,3 +321,73 @@ def test_book_defects_copied_are_not_bugs(clean_root):
     found = D.diagnose_layer(find("SoftmaxWithLoss", "book"), lambda p: Layer(Book()))
     assert found and found[0].id == "loss_grad_not_divided_by_N"
     assert "ignores dout" in found[0].evidence
+
+
+# ---- im2col/col2im bugs seen through the layers that use them ----
+
+UTIL_BUGS = [(name, c, v) for name in ("im2col-kernel-transposed", "col2im-overwrites")
+             for c, v in LAYER_PAIRS["Convolution"] + LAYER_PAIRS["Pooling"][:1]]
+
+
+@pytest.mark.parametrize("name,component,variant", UTIL_BUGS)
+def test_util_bugs_are_named_from_convolution_and_pooling(name, component, variant, tmp_path):
+    bug = next(b for b in BUGS if b.name == name)
+    mod = load(materialize(bug, tmp_path / name), "common/layers.py")
+    found = D.diagnose_layer(find(component, variant), layer_factory(mod, component, variant))
+    assert found and found[0].id == bug.diagnosis, found
+    assert found[0].location == bug.component
+
+
+# ---- a registry network pair: the check hands diagnose_layer a network factory ----
+
+
+def zoo_two_layer_net(root):
+    module = load(root, "ch05/two_layer_net.py")
+
+    def build(params):
+        W1, W2 = params["W1"], params["W2"]
+        net = module.TwoLayerNet(W1.shape[0], W1.shape[1], W2.shape[1])
+        for key, value in params.items():
+            net.params[key][...] = value  # the layers hold the same arrays
+        return net
+    return build
+
+
+def test_network_pair_goes_to_the_network_diagnosis(tmp_path, clean_root):
+    pair = find("TwoLayerNet", "relu, book loss")
+    assert D.diagnose_layer(pair, zoo_two_layer_net(clean_root)) == []
+    bug = next(b for b in BUGS if b.name == "twolayernet-grads-from-affine1")
+    found = D.diagnose_layer(pair, zoo_two_layer_net(materialize(bug, tmp_path / bug.name)))
+    assert [d.id for d in found][:1] == ["network_grads_from_wrong_layer"]
+    assert found[0].location == "Affine2"
+
+
+# ---- what `parity check` hands over: factories, no pair for numerical_gradient ----
+
+
+def test_function_factories_and_missing_pairs(tmp_path):
+    bug = next(b for b in BUGS if b.name == "softmax-wrong-axis")
+    fn = load(materialize(bug, tmp_path / bug.name), "common/functions.py").softmax
+
+    class FunctionLayer:
+        def forward(self, *inputs):
+            return fn(*inputs)
+
+    found = D.diagnose_function("softmax", lambda params: FunctionLayer())
+    assert found and found[0].id == "softmax_wrong_axis"
+
+    def numerical_gradient(f, x):  # an uncatalogued bug: h twice the book's
+        h, grad = 2e-4, np.zeros_like(x)
+        for idx in np.ndindex(*x.shape):
+            tmp = x[idx]
+            x[idx] = tmp + h
+            fxh1 = f(x)
+            x[idx] = tmp - h
+            fxh2 = f(x)
+            grad[idx] = (fxh1 - fxh2) / (2 * h)
+            x[idx] = tmp
+        return grad
+
+    assert D.diagnose_function("numerical_gradient", numerical_gradient) == []
+    found = D.first_difference(None, numerical_gradient)
+    assert "first difference: out on sample" in found.text
