@@ -391,3 +391,43 @@ def test_function_factories_and_missing_pairs(tmp_path):
     assert D.diagnose_function("numerical_gradient", numerical_gradient) == []
     found = D.first_difference(None, numerical_gradient)
     assert "first difference: out on sample" in found.text
+
+
+def test_a_near_miss_is_evidence_never_the_diagnosis(clean_root):
+    """N times too large *and* 0.1 % off: loss_grad_not_divided_by_N is only the closest."""
+    mod = load(clean_root, "common/layers.py")
+
+    class Almost(mod.SoftmaxWithLoss):
+        def backward(self, dout=1):
+            return super().backward(dout) * self.t.shape[0] * 1.001
+
+    pair = find("SoftmaxWithLoss", "book")
+    learner = lambda p: Layer(Almost())  # noqa: E731
+    assert D.diagnose_layer(pair, learner) == []
+    found = D.first_difference(pair, learner)
+    assert found.evidence.startswith("closest: loss_grad_not_divided_by_N (max rel err 1.0e-03")
+
+
+FLOAT32_BUGS = ("batchnorm-momentum-swapped", "affine-dW-transposed", "maxpool-grad-to-all-ties",
+                "adam-bias-correction-late", "softmax-no-max-shift", "dropout-double-scaling")
+
+
+@pytest.mark.parametrize("name", FLOAT32_BUGS)
+def test_float32_diagnosis(name, tmp_path):
+    """`parity check` diagnoses in the dtype of the first failing row, float32 included."""
+    bug = next(b for b in BUGS if b.name == name)
+    root = materialize(bug, tmp_path / name)
+    if bug.component in OPTIMIZERS:
+        (c, v), make = OPTIMIZERS[bug.component]
+        mod = load(root, "common/optimizer.py")
+        found = D.diagnose_optimizer(find(c, v), lambda lr, wd: Optimizer(make(mod, lr), wd),
+                                     "float32")
+    elif bug.component in FUNCTIONS:
+        fn = getattr(load(root, FUNCTIONS[bug.component]), bug.component)
+        found = D.diagnose_function(bug.component, fn, "float32")
+    else:
+        c, v = LAYER_PAIRS[bug.component][0]
+        found = D.diagnose_layer(find(c, v), layer_factory(load(root, "common/layers.py"), c, v),
+                                 "float32")
+    assert [d.id for d in found] == [bug.diagnosis]
+    assert "float32 tolerance" in found[0].evidence

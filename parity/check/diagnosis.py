@@ -238,12 +238,19 @@ def _book_loss(y, t, eps):
     return -np.sum(t * np.log(y + y.dtype.type(eps))) / y.dtype.type(y.shape[0])
 
 
+def _create_running_stats(layer, x):
+    """Let the reference create its running statistics in their start state (zeros for
+    the book, var 1 for torch's convention) with a side-effect-free test-mode call."""
+    if layer._root.running_mean is None:
+        layer._inner.forward(x, train_flg=False)
+
+
 class _RunningVarFrozen(_Wrap):
     def forward(self, x, train_flg=True):
+        _create_running_stats(self, x)
         before = self._root.running_var
         out = self._inner.forward(x, train_flg=train_flg)
-        root = self._root
-        root.running_var = np.zeros_like(root.running_mean) if before is None else before
+        self._root.running_var = before
         return out
 
 
@@ -251,14 +258,11 @@ class _EvalUsesBatchStats(_Wrap):
     def forward(self, x, train_flg=True):
         if train_flg:
             return self._inner.forward(x, train_flg=True)
+        _create_running_stats(self, x)
         root = self._root
         kept = root.running_mean, root.running_var
         out = self._inner.forward(x, train_flg=True)  # normalised with the batch's stats
-        if kept[0] is not None:
-            root.running_mean, root.running_var = kept
-        else:  # the first call created them; an eval call must leave them at the start
-            root.running_mean = np.zeros_like(root.running_mean)
-            root.running_var = np.zeros_like(root.running_var)
+        root.running_mean, root.running_var = kept  # which a test-mode call leaves alone
         return out
 
 
