@@ -10,8 +10,8 @@ and it explains at least one place where the learner differs from the reference.
 Near misses are never a diagnosis; they only appear as "closest" evidence.
 
 The book's own published defects (loss backward ignoring ``dout``, ``Relu.backward``
-zeroing ``dout`` in place, BatchNorm's backward after an evaluation forward reusing the
-last training batch) are not bugs of the learner: they are tried as *bases* under
+zeroing ``dout`` in place, BatchNorm's and Dropout's backward after a test-mode forward
+reusing the last training call's cache) are not bugs of the learner: they are tried as *bases* under
 every hypothesis, so a learner who copied one of them still gets the real bug named.
 
 Networks: ``diagnose_network`` tests the network-level hypotheses (gradients read
@@ -94,6 +94,8 @@ class _Wrap:
         object.__setattr__(self, "_inner", inner)
 
     def __getattr__(self, name):
+        if name == "_inner":  # not built yet (copy/pickle probing): no recursion
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     def __setattr__(self, name, value):
@@ -147,7 +149,10 @@ class _SigmoidBackwardUsesX(_CachesX):
 
 class _IgnoresDout(_Wrap):
     def backward(self, dout):
-        return self._inner.backward(np.ones_like(dout))
+        # the bug modelled: whatever upstream gradient the engine draws, the layer acts
+        # as if it were 1 (the engine's own upstream gradients stay random)
+        as_if_one = np.ones_like(dout)
+        return self._inner.backward(as_if_one)
 
 
 class _GradsEdited(_Wrap):
@@ -184,13 +189,6 @@ class _LossTimesN(_Wrap):
 
     def backward(self, dout=1):
         return self._inner.backward(dout) * self._n
-
-
-class _LossIgnoresDout(_Wrap):
-    """The book's SoftmaxWithLoss.backward: (y - t) / N whatever dout is."""
-
-    def backward(self, dout=1):
-        return self._inner.backward(np.ones_like(dout))
 
 
 class _LossSoftmax(_Wrap):
@@ -792,6 +790,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       "im2col: the columns read the kernel with filter_h and filter_w swapped -- "
       "col.transpose(0, 4, 5, 1, 2, 3), columns in (C, filter_h, filter_w) order",
       "im2col", (_ConvKernelTransposed,)),
+    H("col2im_overwrites", "layer", ("convolution",),
+      "col2im: overlapping windows overwrite (=) instead of adding up (+=) -- use "
+      "img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]", "col2im",
+      (wrapping(_ConvCol2imOverwrites),)),
     H("im2col_kernel_transposed", "layer", ("pooling",),
       "im2col: the columns read the window with filter_h and filter_w swapped, so Pooling's "
       "gradient lands on the transposed element -- col.transpose(0, 4, 5, 1, 2, 3)",
@@ -800,10 +802,6 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       "col2im: overlapping windows overwrite (=) instead of adding up (+=), so Pooling "
       "loses gradients -- use img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x]",
       "col2im", (wrapping(_PoolBackward, False, False),)),
-    H("col2im_overwrites", "layer", ("convolution",),
-      "col2im: overlapping windows overwrite (=) instead of adding up (+=) -- use "
-      "img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]", "col2im",
-      (wrapping(_ConvCol2imOverwrites),)),
     H("conv_db_wrong_axis", "layer", ("convolution",),
       "Convolution.backward: db is summed over the wrong axes -- use "
       "np.sum(dout, axis=(0, 2, 3)), one value per filter", "Convolution.backward",
@@ -903,7 +901,7 @@ def _shaped_softmax(layer, softmax):
 # The book's published defects a learner may have copied: tried as bases under every
 # hypothesis (component prefix -> [(what, wrapper)]); the plain reference comes first.
 BOOK_QUIRKS = {
-    "softmaxwithloss": [("the book's backward that ignores dout", _LossIgnoresDout)],
+    "softmaxwithloss": [("the book's backward that ignores dout", _IgnoresDout)],
     "relu": [("the book's Relu.backward that zeroes dout in place", _BackwardWritesDout)],
     "batchnormalization": [("the book's backward after a test-mode forward",
                             lambda layer: _StaleEvalBackward(layer, BATCHNORM_CACHE))],
@@ -1564,3 +1562,19 @@ def diagnose_network(learner_net, reference_net, x, t, dtype="float64") -> list[
         found[0] = dataclasses.replace(found[0], location=bisected.location
                                        if bisected.id == found[0].id else found[0].location)
     return found
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a Markdown table (id, where to look, what the learner reads), for
+    the README and the report; one row per id (layer and function forms share it)."""
+    rows, seen = ["| id | where | diagnosis |", "|---|---|---|"], set()
+    for hyp in HYPOTHESES:
+        if hyp.id in seen:
+            continue
+        seen.add(hyp.id)
+        fmt = dict(component="Layer" if hyp.kind == "layer" else "Network")
+        if hyp.kind == "optimizer":
+            fmt = dict(component="/".join(c.capitalize() for c in hyp.components))
+        rows.append(f"| `{hyp.id}` | {hyp.location.format(**fmt)} | "
+                    f"{hyp.text.format(**fmt).replace('|', '/')} |")
+    return "\n".join(rows)
