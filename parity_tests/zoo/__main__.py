@@ -1,4 +1,4 @@
-"""python -m parity_tests.zoo write DIR: one folder per planted bug, for make check IMPL=DIR/<name>."""
+"""python -m parity_tests.zoo write DIR: one folder per planted bug (make check IMPL=DIR/<name>)."""
 
 import argparse
 import sys

@@ -64,7 +64,8 @@ BUGS: tuple[PlantedBug, ...] = (
         doc="forward unchanged; backward passes dout where x == 0 exactly (kink inputs only)"),
     PlantedBug(
         "relu-forward-writes-input", LAYERS,
-        "        out = x.copy()\n        out[self.mask] = 0", "        out = x\n        out[self.mask] = 0",
+        "        out = x.copy()\n        out[self.mask] = 0",
+        "        out = x\n        out[self.mask] = 0",
         "Relu", "relu_forward_writes_input",
         doc="outputs right, but the caller's x has its negatives zeroed after forward (any randn)"),
     PlantedBug(

@@ -1,0 +1,3 @@
+# hostile fixture: importing this never returns
+while True:
+    pass
