@@ -316,8 +316,123 @@ def test_book_defects_copied_are_not_bugs(clean_root):
 
     class Book(mod.SoftmaxWithLoss):
         def backward(self, dout=1):
-            return super().backward(1) * self.t.shape[0]
+            return super().backward() * self.t.shape[0]  # the book's dout=1 default
 
     found = D.diagnose_layer(find("SoftmaxWithLoss", "book"), lambda p: Layer(Book()))
     assert found and found[0].id == "loss_grad_not_divided_by_N"
     assert "ignores dout" in found[0].evidence
+
+
+# ---- im2col/col2im bugs seen through the layers that use them ----
+
+UTIL_BUGS = [(name, c, v) for name in ("im2col-kernel-transposed", "col2im-overwrites")
+             for c, v in LAYER_PAIRS["Convolution"] + LAYER_PAIRS["Pooling"][:1]]
+
+
+@pytest.mark.parametrize("name,component,variant", UTIL_BUGS)
+def test_util_bugs_are_named_from_convolution_and_pooling(name, component, variant, tmp_path):
+    bug = next(b for b in BUGS if b.name == name)
+    mod = load(materialize(bug, tmp_path / name), "common/layers.py")
+    found = D.diagnose_layer(find(component, variant), layer_factory(mod, component, variant))
+    assert found and found[0].id == bug.diagnosis, found
+    assert found[0].location == bug.component
+
+
+# ---- a registry network pair: the check hands diagnose_layer a network factory ----
+
+
+def zoo_two_layer_net(root):
+    module = load(root, "ch05/two_layer_net.py")
+
+    def build(params):
+        W1, W2 = params["W1"], params["W2"]
+        net = module.TwoLayerNet(W1.shape[0], W1.shape[1], W2.shape[1])
+        for key, value in params.items():
+            net.params[key][...] = value  # the layers hold the same arrays
+        return net
+    return build
+
+
+def test_network_pair_goes_to_the_network_diagnosis(tmp_path, clean_root):
+    pair = find("TwoLayerNet", "relu, book loss")
+    assert D.diagnose_layer(pair, zoo_two_layer_net(clean_root)) == []
+    bug = next(b for b in BUGS if b.name == "twolayernet-grads-from-affine1")
+    found = D.diagnose_layer(pair, zoo_two_layer_net(materialize(bug, tmp_path / bug.name)))
+    assert [d.id for d in found][:1] == ["network_grads_from_wrong_layer"]
+    assert found[0].location == "Affine2"
+
+
+# ---- what `parity check` hands over: factories, no pair for numerical_gradient ----
+
+
+def test_function_factories_and_missing_pairs(tmp_path):
+    bug = next(b for b in BUGS if b.name == "softmax-wrong-axis")
+    fn = load(materialize(bug, tmp_path / bug.name), "common/functions.py").softmax
+
+    class FunctionLayer:
+        def forward(self, *inputs):
+            return fn(*inputs)
+
+    found = D.diagnose_function("softmax", lambda params: FunctionLayer())
+    assert found and found[0].id == "softmax_wrong_axis"
+
+    def numerical_gradient(f, x):  # an uncatalogued bug: h twice the book's
+        h, grad = 2e-4, np.zeros_like(x)
+        for idx in np.ndindex(*x.shape):
+            tmp = x[idx]
+            x[idx] = tmp + h
+            fxh1 = f(x)
+            x[idx] = tmp - h
+            fxh2 = f(x)
+            grad[idx] = (fxh1 - fxh2) / (2 * h)
+            x[idx] = tmp
+        return grad
+
+    assert D.diagnose_function("numerical_gradient", numerical_gradient) == []
+    found = D.first_difference(None, numerical_gradient)
+    assert "first difference: out on sample" in found.text
+
+
+def test_a_near_miss_is_evidence_never_the_diagnosis(clean_root):
+    """N times too large *and* 0.1 % off: loss_grad_not_divided_by_N is only the closest."""
+    mod = load(clean_root, "common/layers.py")
+
+    class Almost(mod.SoftmaxWithLoss):
+        def backward(self, dout=1):
+            return super().backward(dout) * self.t.shape[0] * 1.001
+
+    pair = find("SoftmaxWithLoss", "book")
+    learner = lambda p: Layer(Almost())  # noqa: E731
+    assert D.diagnose_layer(pair, learner) == []
+    found = D.first_difference(pair, learner)
+    assert found.evidence.startswith("closest: loss_grad_not_divided_by_N (max rel err 1.0e-03")
+
+
+FLOAT32_BUGS = ("batchnorm-momentum-swapped", "affine-dW-transposed", "maxpool-grad-to-all-ties",
+                "adam-bias-correction-late", "softmax-no-max-shift", "dropout-double-scaling")
+
+
+@pytest.mark.parametrize("name", FLOAT32_BUGS)
+def test_float32_diagnosis(name, tmp_path):
+    """`parity check` diagnoses in the dtype of the first failing row, float32 included."""
+    bug = next(b for b in BUGS if b.name == name)
+    root = materialize(bug, tmp_path / name)
+    if bug.component in OPTIMIZERS:
+        (c, v), make = OPTIMIZERS[bug.component]
+        mod = load(root, "common/optimizer.py")
+        found = D.diagnose_optimizer(find(c, v), lambda lr, wd: Optimizer(make(mod, lr), wd),
+                                     "float32")
+    elif bug.component in FUNCTIONS:
+        fn = getattr(load(root, FUNCTIONS[bug.component]), bug.component)
+        found = D.diagnose_function(bug.component, fn, "float32")
+    else:
+        c, v = LAYER_PAIRS[bug.component][0]
+        found = D.diagnose_layer(find(c, v), layer_factory(load(root, "common/layers.py"), c, v),
+                                 "float32")
+    assert [d.id for d in found] == [bug.diagnosis]
+    assert "float32 tolerance" in found[0].evidence
+
+
+def test_catalogue_table_lists_every_id_once():
+    table = D.catalogue_markdown().splitlines()[2:]
+    assert sorted(row.split("`")[1] for row in table) == sorted(CATALOGUE_IDS)

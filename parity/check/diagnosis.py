@@ -10,8 +10,8 @@ and it explains at least one place where the learner differs from the reference.
 Near misses are never a diagnosis; they only appear as "closest" evidence.
 
 The book's own published defects (loss backward ignoring ``dout``, ``Relu.backward``
-zeroing ``dout`` in place, BatchNorm's backward after an evaluation forward reusing the
-last training batch) are not bugs of the learner: they are tried as *bases* under
+zeroing ``dout`` in place, BatchNorm's and Dropout's backward after a test-mode forward
+reusing the last training call's cache) are not bugs of the learner: they are tried as *bases* under
 every hypothesis, so a learner who copied one of them still gets the real bug named.
 
 Networks: ``diagnose_network`` tests the network-level hypotheses (gradients read
@@ -94,6 +94,8 @@ class _Wrap:
         object.__setattr__(self, "_inner", inner)
 
     def __getattr__(self, name):
+        if name == "_inner":  # not built yet (copy/pickle probing): no recursion
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     def __setattr__(self, name, value):
@@ -147,7 +149,10 @@ class _SigmoidBackwardUsesX(_CachesX):
 
 class _IgnoresDout(_Wrap):
     def backward(self, dout):
-        return self._inner.backward(np.ones_like(dout))
+        # the bug modelled: whatever upstream gradient the engine draws, the layer acts
+        # as if it were 1 (the engine's own upstream gradients stay random)
+        as_if_one = np.ones_like(dout)
+        return self._inner.backward(as_if_one)
 
 
 class _GradsEdited(_Wrap):
@@ -184,13 +189,6 @@ class _LossTimesN(_Wrap):
 
     def backward(self, dout=1):
         return self._inner.backward(dout) * self._n
-
-
-class _LossIgnoresDout(_Wrap):
-    """The book's SoftmaxWithLoss.backward: (y - t) / N whatever dout is."""
-
-    def backward(self, dout=1):
-        return self._inner.backward(np.ones_like(dout))
 
 
 class _LossSoftmax(_Wrap):
@@ -238,12 +236,19 @@ def _book_loss(y, t, eps):
     return -np.sum(t * np.log(y + y.dtype.type(eps))) / y.dtype.type(y.shape[0])
 
 
+def _create_running_stats(layer, x):
+    """Let the reference create its running statistics in their start state (zeros for
+    the book, var 1 for torch's convention) with a side-effect-free test-mode call."""
+    if layer._root.running_mean is None:
+        layer._inner.forward(x, train_flg=False)
+
+
 class _RunningVarFrozen(_Wrap):
     def forward(self, x, train_flg=True):
+        _create_running_stats(self, x)
         before = self._root.running_var
         out = self._inner.forward(x, train_flg=train_flg)
-        root = self._root
-        root.running_var = np.zeros_like(root.running_mean) if before is None else before
+        self._root.running_var = before
         return out
 
 
@@ -251,14 +256,11 @@ class _EvalUsesBatchStats(_Wrap):
     def forward(self, x, train_flg=True):
         if train_flg:
             return self._inner.forward(x, train_flg=True)
+        _create_running_stats(self, x)
         root = self._root
         kept = root.running_mean, root.running_var
         out = self._inner.forward(x, train_flg=True)  # normalised with the batch's stats
-        if kept[0] is not None:
-            root.running_mean, root.running_var = kept
-        else:  # the first call created them; an eval call must leave them at the start
-            root.running_mean = np.zeros_like(root.running_mean)
-            root.running_var = np.zeros_like(root.running_var)
+        root.running_mean, root.running_var = kept  # which a test-mode call leaves alone
         return out
 
 
@@ -443,6 +445,33 @@ class _MaxPoolAllTies(_CachesX):
         for _, _, where in taps:
             dxp[where] += (xp[where] == out) * dout  # every element equal to the max
         return dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+
+
+class _PoolBackward(_CachesX):
+    """The book's Pooling.backward (arg_max routed back through col2im) with im2col's
+    columns read kernel-transposed or col2im overwriting: the forward's maxima are the
+    same whatever the column order, the gradient lands elsewhere."""
+
+    def __init__(self, inner, transposed=False, accumulate=True):
+        super().__init__(inner)
+        self._transposed, self._accumulate = transposed, accumulate
+
+    def backward(self, dout):
+        self._inner.backward(dout)
+        root = self._root
+        (ph, pw), stride, (py, px) = root.kernel, root.stride, _pairs(root.pad)
+        x = self._x
+        padded = np.pad(x, [(0, 0), (0, 0), (py, py), (px, px)], constant_values=-np.inf)
+        col = book_im2col(padded, ph, pw, stride, 0)
+        if self._transposed:
+            col = kernel_transposed_columns(col, x.shape[1], ph, pw)
+        col = col.reshape(-1, ph * pw)  # one row per (N, out_h, out_w, C) window
+        flat = dout.transpose(0, 2, 3, 1).reshape(-1)
+        dmax = np.zeros_like(col)
+        dmax[np.arange(col.shape[0]), np.argmax(col, axis=1)] = flat
+        rows = dout.shape[0] * dout.shape[2] * dout.shape[3]
+        return book_col2im(dmax.reshape(rows, -1), x.shape, ph, pw, stride, (py, px),
+                           accumulate=self._accumulate)
 
 
 # ---------------------------------------------------------------------------------------
@@ -765,6 +794,14 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       "col2im: overlapping windows overwrite (=) instead of adding up (+=) -- use "
       "img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]", "col2im",
       (wrapping(_ConvCol2imOverwrites),)),
+    H("im2col_kernel_transposed", "layer", ("pooling",),
+      "im2col: the columns read the window with filter_h and filter_w swapped, so Pooling's "
+      "gradient lands on the transposed element -- col.transpose(0, 4, 5, 1, 2, 3)",
+      "im2col", (wrapping(_PoolBackward, True),)),
+    H("col2im_overwrites", "layer", ("pooling",),
+      "col2im: overlapping windows overwrite (=) instead of adding up (+=), so Pooling "
+      "loses gradients -- use img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x]",
+      "col2im", (wrapping(_PoolBackward, False, False),)),
     H("conv_db_wrong_axis", "layer", ("convolution",),
       "Convolution.backward: db is summed over the wrong axes -- use "
       "np.sum(dout, axis=(0, 2, 3)), one value per filter", "Convolution.backward",
@@ -864,7 +901,7 @@ def _shaped_softmax(layer, softmax):
 # The book's published defects a learner may have copied: tried as bases under every
 # hypothesis (component prefix -> [(what, wrapper)]); the plain reference comes first.
 BOOK_QUIRKS = {
-    "softmaxwithloss": [("the book's backward that ignores dout", _LossIgnoresDout)],
+    "softmaxwithloss": [("the book's backward that ignores dout", _IgnoresDout)],
     "relu": [("the book's Relu.backward that zeroes dout in place", _BackwardWritesDout)],
     "batchnormalization": [("the book's backward after a test-mode forward",
                             lambda layer: _StaleEvalBackward(layer, BATCHNORM_CACHE))],
@@ -904,6 +941,7 @@ def _compare_values(actual, expected, tol, **labels):
 @dataclass
 class _Fit:
     reproduces: bool
+    refuted: bool  # some quantity differs from the learner's
     residual: float  # max relative error vs the learner over the compared quantities
     worst: str  # where the fit is worst (near misses)
     samples: list
@@ -930,7 +968,7 @@ def _fit(learner, hypothesis, base, names, tol):
         residual = max(residual, err)
         if ok and not isinstance(plain, Exception) and not _match(got, plain, tol)[0]:
             explained = True
-    return _Fit(not refuted and explained, residual, worst, list(names))
+    return _Fit(not refuted and explained, refuted, residual, worst, list(names))
 
 
 def _match(got, want, tol):
@@ -1017,10 +1055,36 @@ def _layer_fits(pair, learner, dtype):
 
 
 def diagnose_layer(pair: LayerPair, learner: Callable, dtype="float64") -> list[Diagnosis]:
-    """Catalogued bugs that reproduce ``learner``'s numbers on ``pair``'s samples, best first."""
+    """Catalogued bugs that reproduce ``learner``'s numbers on ``pair``'s samples, best first.
+
+    A network pair (its scratch side has ``layers`` and ``gradient``) goes to
+    ``diagnose_network`` on its first loss sample.
+    """
+    network = _network_case(pair, learner, dtype)
+    if network is not None:
+        return diagnose_network(*network, dtype=dtype)
     found = [_diagnosis(h, _book_name(pair.component), fit, dtype, what)
              for h, what, fit in _layer_fits(pair, learner, dtype) if fit.reproduces]
     return _ranked(found)
+
+
+def _network_case(pair, learner, dtype):
+    """(learner net, reference net, x, t) when ``pair`` is a network's, else None.
+
+    Both nets get the params of the pair's first loss sample; an adapter that keeps the
+    learner's net as ``.net`` is unwrapped (bisection needs its layers).
+    """
+    samples = [s for s in _layer_samples(pair, dtype) if len(s.calls[0].inputs) == 2]
+    if not samples:
+        return None
+    sample = samples[0]
+    params = pair._params(source(pair.component, pair.variant, sample.name), dtype)
+    reference = pair.scratch(params)
+    if not (hasattr(reference, "layers") and hasattr(reference, "gradient")):
+        return None
+    built = learner(params)
+    x, t = (cast(v, dtype) for v in sample.calls[0].inputs)
+    return getattr(built, "net", built), reference, x, t
 
 
 def _book_name(component):
@@ -1148,8 +1212,29 @@ def _function_fits(name, learner_fn, dtype):
             for build in hyp.variants]
 
 
+# Functions whose samples pass other settings than a check entry binds (kernel, stride,
+# the objective): a layer factory cannot stand in for the learner's function there.
+SETTINGS_FUNCTIONS = ("numerical_gradient", "im2col", "col2im")
+
+
+def _as_function(name, fn):
+    """The learner's function itself, also when handed a check-entry layer factory
+    (params -> layer whose forward calls the function)."""
+    if name in SETTINGS_FUNCTIONS:
+        return fn
+    try:
+        with np.errstate(all="ignore"):
+            layer = fn({})
+    except Exception:  # the learner's function itself rejects a dict: use it as it is
+        return fn
+    if not callable(getattr(layer, "forward", None)):
+        return fn
+    return lambda *inputs: fn({}).forward(*inputs)
+
+
 def diagnose_function(name: str, learner_fn: Callable, dtype="float64") -> list[Diagnosis]:
     """Catalogued bugs of the book function ``name`` that reproduce ``learner_fn``."""
+    learner_fn = _as_function(name, learner_fn)
     return _ranked([_diagnosis(h, name, fit, dtype)
                     for h, _, fit in _function_fits(name, learner_fn, dtype) if fit.reproduces])
 
@@ -1160,9 +1245,16 @@ def first_difference(pair, learner, dtype="float64") -> Diagnosis:
     """The first element where ``learner`` differs from the reference.
 
     ``pair``: a LayerPair, an OptimizerPair, or a book function's name (then
-    ``learner`` is the learner's function).  Evidence names the closest hypothesis.
+    ``learner`` is the learner's function; None: the function's own ``__name__``).
+    Evidence names the closest hypothesis.
     """
+    if pair is None:
+        pair = getattr(learner, "__name__", "")
+        if pair not in FUNCTION_REFERENCES:
+            return Diagnosis("no_catalogued_bug", "no catalogued bug reproduces these numbers "
+                             "(no reference known for this function)", np.nan, "", pair)
     if isinstance(pair, str):
+        learner = _as_function(pair, learner)
         samples = _function_samples(pair)
         ref = FUNCTION_REFERENCES[pair]
         tol, component = tolerance_for(dtype), pair
@@ -1188,10 +1280,12 @@ def first_difference(pair, learner, dtype="float64") -> Diagnosis:
         got = _layer_outcomes(pair, learner, samples, dtype)
         want = _layer_outcomes(pair, pair.scratch, samples, dtype)
     text, location = f"{component}: no catalogued bug reproduces these numbers", component
+    differs = False
     for sample, g, w in zip(samples, got, want, strict=True):
         if isinstance(g, Exception) and not isinstance(w, Exception):
             text += (f"; first difference: on sample {sample.name!r} the learner's code raises "
                      f"{type(g).__name__}: {g}")
+            differs = True
             break
         if isinstance(w, Exception) or isinstance(g, Exception):
             continue
@@ -1202,8 +1296,11 @@ def first_difference(pair, learner, dtype="float64") -> Diagnosis:
                      + (bad.detail.replace("got", "learner", 1).replace("expected", "reference")
                         if not np.isnan(bad.max_abs_err) else bad.detail))
             location = f"{component} {bad.quantity}"
+            differs = True
             break
-    near = sorted(((fit.residual, h.id, fit.worst) for h, _, fit in fits),
+    if not differs:
+        text += f"; no element differs from the reference on these samples ({dtype})"
+    near = sorted(((fit.residual, h.id, fit.worst) for h, _, fit in fits if fit.refuted),
                   key=lambda r: r[0])
     evidence = (f"closest: {near[0][1]} (max rel err {near[0][0]:.1e}; {near[0][2]})" if near
                 else "no hypothesis applies to this component")
@@ -1255,24 +1352,26 @@ def _layer_grads(layer):
 
 
 class _Recorder:
-    """Records every forward/backward call of the layers of a net (on its instances)."""
+    """Records every forward/backward call of a net's layers, by position ("last": the
+    loss layer), so that nets whose layers are named differently still pair up."""
 
     def __init__(self, net):
         self.calls = {}
         items, last = _named_layers(net)
-        for name, layer in items + ([("lastLayer", last)] if last is not None else []):
-            self._instrument(name, layer)
+        for i, (_, layer) in enumerate(items):
+            self._instrument(i, layer)
+        if last is not None:
+            self._instrument("last", last)
 
-    def _instrument(self, name, layer):
-        record = self.calls.setdefault(name, {"forward": [], "backward": []})
+    def _instrument(self, key, layer):
+        record = self.calls.setdefault(key, {"forward": [], "backward": []})
         forward, backward = layer.forward, layer.backward
         signature = _signature(forward)
 
         def recorded_forward(*args, **kwargs):
             out = forward(*args, **kwargs)
             mode = _train_flag(signature, args, kwargs)
-            record["forward"].append((np.array(args[0], copy=True), mode,
-                                      np.array(out, copy=True)))
+            record["forward"].append((mode, np.array(out, copy=True)))
             return out
 
         def recorded_backward(dout=1, *args, **kwargs):
@@ -1327,35 +1426,42 @@ def _describe_difference(a, b, tol):
         " expected ", ", reference ")
 
 
-def bisect_network(learner_net, reference_net, x, t) -> Diagnosis:
-    """The first layer whose forward (during predict, then gradient) or backward differs.
+def bisect_network(learner_net, reference_net, x, t, dtype="float64") -> Diagnosis:
+    """The first layer whose forward or backward differs from the reference net's.
 
     Both nets run on fresh copies with np.random seeded alike; every layer call is
-    recorded.  Forward (during predict(x), loss(x, t), then gradient(x, t)): the first
-    layer, in order, whose output or train_flg differs.
-    Backward, from the loss: the first layer whose dx or parameter gradients differ while
-    its dout matched.  Then the gradient dict: the first entry that differs while every
-    layer agreed (read from the wrong layer).
+    recorded and layers pair up by position (the learner's names are reported).
+    Forward (during predict(x), loss(x, t), then gradient(x, t)): the first layer, in
+    order, whose output or train_flg differs (not the loss value: a valid loss
+    convention may differ there).  Backward, from the loss: the first layer whose dx or
+    parameter gradients differ while its dout matched.  Then the gradient dict: the
+    first entry that differs while every layer agreed (read from the wrong layer).
     """
-    tol = tolerance_for("float64")
+    tol = tolerance_for(dtype)
     component = type(learner_net).__name__
-    names = [n for n, _ in _named_layers(reference_net)[0]] + ["lastLayer"]
+    learner_names = [n for n, _ in _named_layers(learner_net)[0]]
+    count = len(_named_layers(reference_net)[0])
+    keys = list(range(count))
+    names = {k: learner_names[k] if k < len(learner_names) else f"layer {k + 1}"
+             for k in keys} | {"last": "lastLayer"}
 
     def forward_phase(action, label):
         _, got, err_l = _run_recorded(learner_net, action)
         _, want, _ = _run_recorded(reference_net, action)
-        for name in names:
-            calls_l = got.get(name, {}).get("forward", [])
-            calls_r = want.get(name, {}).get("forward", [])
-            for (_, mode_l, out_l), (_, mode_r, out_r) in zip(calls_l, calls_r):
+        for key in keys + ["last"]:
+            name = names[key]
+            calls_l = got.get(key, {}).get("forward", [])
+            calls_r = want.get(key, {}).get("forward", [])
+            for (mode_l, out_l), (mode_r, out_r) in zip(calls_l, calls_r):
                 if mode_l is not None and mode_r is not None and mode_l != mode_r:
+                    how = (f"output {_describe_difference(out_l, out_r, tol)}"
+                           if _differs(out_l, out_r, tol) else "same output")
                     return Diagnosis(
                         "network_predict_in_train_mode",
                         f"{component}.{label} runs {name} with train_flg={mode_l} (the "
                         f"reference: {mode_r}) -- pass train_flg through to {name}.forward",
-                        0.0, f"{label}: {name} output {_describe_difference(out_l, out_r, tol)}"
-                        if _differs(out_l, out_r, tol) else f"{label}: mode differs", name)
-                if _differs(out_l, out_r, tol):
+                        0.0, f"{label}: {name} {how}", name)
+                if key != "last" and _differs(out_l, out_r, tol):
                     how = _describe_difference(out_l, out_r, tol)
                     return Diagnosis(
                         "network_layer_misbuilt",
@@ -1378,11 +1484,12 @@ def bisect_network(learner_net, reference_net, x, t) -> Diagnosis:
         found = forward_phase(action, label)
         if found:
             return found
-    net_l, got, _ = _run_recorded(learner_net, lambda n: n.gradient(x, t))
-    net_r, want, _ = _run_recorded(reference_net, lambda n: n.gradient(x, t))
-    for name in reversed(names):
-        calls_l = got.get(name, {}).get("backward", [])
-        calls_r = want.get(name, {}).get("backward", [])
+    _, got, _ = _run_recorded(learner_net, lambda n: n.gradient(x, t))
+    _, want, _ = _run_recorded(reference_net, lambda n: n.gradient(x, t))
+    for key in ["last"] + keys[::-1]:
+        name = names[key]
+        calls_l = got.get(key, {}).get("backward", [])
+        calls_r = want.get(key, {}).get("backward", [])
         for (dout_l, dx_l, g_l), (dout_r, dx_r, g_r) in zip(calls_l, calls_r):
             if _differs(dout_l, dout_r, tol):
                 continue  # propagated from a later layer: already reported if it was one
@@ -1405,7 +1512,7 @@ def bisect_network(learner_net, reference_net, x, t) -> Diagnosis:
     for key, want_g in grads_r.items():
         if key in grads_l and not _differs(grads_l[key], want_g, tol):
             continue
-        holder = _holder(reference_net, key)
+        holder = _holder(learner_net, key)
         return Diagnosis(
             "network_grads_from_wrong_layer",
             f"{component}.gradient: grads[{key!r}] is not the gradient of {holder}'s "
@@ -1414,7 +1521,7 @@ def bisect_network(learner_net, reference_net, x, t) -> Diagnosis:
                                        if key in grads_l else "missing"), holder)
     return Diagnosis("no_catalogued_bug",
                      f"{component}: every layer's forward and backward match the reference",
-                     np.nan, f"compared {len(names)} layers on predict and gradient",
+                     np.nan, f"compared {count} layers on predict, loss and gradient",
                      component)
 
 
@@ -1429,9 +1536,9 @@ def _holder(net, key):
     return key
 
 
-def diagnose_network(learner_net, reference_net, x, t) -> list[Diagnosis]:
+def diagnose_network(learner_net, reference_net, x, t, dtype="float64") -> list[Diagnosis]:
     """Network-level hypotheses that reproduce the learner's net; bisection otherwise."""
-    tol = tolerance_for("float64")
+    tol = tolerance_for(dtype)
     component = type(learner_net).__name__
     found = []
     for hyp in HYPOTHESES:
@@ -1448,10 +1555,26 @@ def diagnose_network(learner_net, reference_net, x, t) -> list[Diagnosis]:
                 found.append(Diagnosis(hyp.id, hyp.text.format(**fmt), residual, evidence,
                                        hyp.location.format(**fmt)))
     found = _ranked(found)
-    bisected = bisect_network(learner_net, reference_net, x, t)
+    bisected = bisect_network(learner_net, reference_net, x, t, dtype)
     if not found and bisected.id != "no_catalogued_bug":
         found.append(bisected)
     elif found:  # name the layer bisection points at
         found[0] = dataclasses.replace(found[0], location=bisected.location
                                        if bisected.id == found[0].id else found[0].location)
     return found
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a Markdown table (id, where to look, what the learner reads), for
+    the README and the report; one row per id (layer and function forms share it)."""
+    rows, seen = ["| id | where | diagnosis |", "|---|---|---|"], set()
+    for hyp in HYPOTHESES:
+        if hyp.id in seen:
+            continue
+        seen.add(hyp.id)
+        fmt = dict(component="Layer" if hyp.kind == "layer" else "Network")
+        if hyp.kind == "optimizer":
+            fmt = dict(component="/".join(c.capitalize() for c in hyp.components))
+        rows.append(f"| `{hyp.id}` | {hyp.location.format(**fmt)} | "
+                    f"{hyp.text.format(**fmt).replace('|', '/')} |")
+    return "\n".join(rows)
