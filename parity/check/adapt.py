@@ -343,6 +343,9 @@ def _arity(fn):
         return 1
 
 
+BOOK_LOSS_DOUT = 1  # what a book network's gradient() hands its loss layer's backward
+
+
 def layer_items(net):
     """(name, layer) of a book network's ``layers`` (OrderedDict, or DeepConvNet's list)."""
     layers = get_attr(net, "layers")
@@ -429,7 +432,9 @@ class NetworkAdapter:
             check_same_state(after, self._running_state(), self.notes)
             return None
         if t is not None:
-            dout = np.asarray(last_layer(self.net).backward(1)) * dout
+            # the book's networks start backward at the loss with dout = 1 (BOOK_LOSS_DOUT); the
+            # engine's random upstream scalar then scales the result, as for gradient()
+            dout = np.asarray(last_layer(self.net).backward(BOOK_LOSS_DOUT)) * dout
         for _, layer in reversed(layer_items(self.net)):
             dout = find_method(layer, "backward", self.notes)(dout)
         self.grads = {k: keep_dtype(g, self.dtype, self.notes,

@@ -182,10 +182,12 @@ class CopyDout:
 
 
 class ScaleDout(CopyDout):
-    """backward(dout) = learner.backward(1) * dout: the learner's gradient if it honoured dout."""
+    """The learner's backward at a unit upstream gradient, times dout: what it would return if
+    it honoured dout (a loss layer that ignores dout, as the book's, then matches)."""
 
     def backward(self, dout):
-        return np.asarray(self.layer.backward(np.ones_like(dout))) * dout
+        unit = np.full_like(dout, 1.0)
+        return np.asarray(self.layer.backward(unit)) * dout
 
 
 def defect_copied(defect, pair, factory):
