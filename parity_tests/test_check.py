@@ -217,3 +217,58 @@ def test_notebook_entry_point_returns_the_styled_table():
     assert list(df["verdict"]) == ["match", "match"]
     assert "background-color" in df._repr_html_()
     assert len(df.checks) > 20 and set(df.checks["component"]) == {"Relu", "SGD"}
+
+
+HANGS_IN_BACKWARD = '''
+import numpy as np
+
+
+class Relu:
+    def forward(self, x):
+        self.mask = x <= 0
+        return np.where(self.mask, 0.0, x)
+
+    def backward(self, dout):
+        while True:  # a learner's endless loop
+            pass
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1.0 - self.out) * self.out
+'''
+
+
+def test_a_component_that_hangs_is_a_verdict_and_the_rest_is_checked(tmp_path):
+    (tmp_path / "layers.py").write_text(HANGS_IN_BACKWARD)
+    outcome = run.check_implementation(tmp_path, component_timeout=3, only=["Relu", "Sigmoid"])
+    verdicts = {r.component: r for r in outcome.results}
+    assert verdicts["Relu"].verdict == "CRASHED"
+    assert "did not finish in 3 s" in verdicts["Relu"].evidence
+    assert verdicts["Sigmoid"].verdict == "match"
+    assert outcome.exit_code() == 1
+
+
+def test_many_implementations_and_an_installed_module(tmp_path, monkeypatch, capsys):
+    """IMPL='subs/*': one summary table (implementation x component); --module: an
+    importable package checked where it is installed."""
+    subs = tmp_path / "subs"
+    for name in ("flat_file", "attr_lower"):
+        shutil.copytree(VARIANTS_DIR / name, subs / name)
+    out = tmp_path / "out"
+    assert main([str(subs / "*"), "-k", "Relu", "-k", "Affine", "--out", str(out)]) == 0
+    summary = (out / "check" / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("implementation,Relu,Affine")
+    assert {line.split(",")[0] for line in summary[1:]} == {"flat_file", "attr_lower"}
+    assert (out / "check" / "summary.html").exists()
+    package = tmp_path / "site" / "learner_pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    shutil.copy(VARIANTS_DIR / "flat_file" / "layers.py", package / "layers.py")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert main(["--module", "learner_pkg", "-k", "Relu", "--out", str(out)]) == 0
+    assert "learner_pkg" in capsys.readouterr().out
