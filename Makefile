@@ -14,11 +14,15 @@ DLFS_WEIGHTS ?=
 FULL       ?=
 # Extra pytest arguments, e.g. `make test ARGS="-k softmax"`.
 ARGS       ?=
+# `make check IMPL=DIR`: a learner's implementation (folder, .py file, or a glob such as
+# 'submissions/*' for many); CHECK_ARGS passes options, e.g. CHECK_ARGS="-k Affine".
+IMPL       ?=
+CHECK_ARGS ?=
 
 export MNIST_ROOT DLFS_WEIGHTS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup parity report study docs-screenshot test test-slow lint clean
+.PHONY: help setup parity check report study docs-screenshot test test-slow lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +36,10 @@ setup: $(STAMP) ## Create .venv and install the project with pinned dependencies
 
 parity: $(STAMP) ## Run every twin pair: per-component verdicts, reports/out/parity.csv
 	$(PY) -m parity
+
+check: $(STAMP) ## Check your own implementation of the book: make check IMPL=DIR (or IMPL='subs/*')
+	@test -n "$(IMPL)" || { echo "usage: make check IMPL=DIR  (your book-style implementation)"; exit 2; }
+	$(PY) -m parity check $(IMPL) $(CHECK_ARGS)
 
 report: $(STAMP) ## Write reports/out/ (index.html, parity, accuracy, speed); FULL=1 for full MNIST
 	$(PY) -m reports $(if $(FULL),--full)

@@ -24,5 +24,8 @@
   ``bench``        timing workloads for the speed report: every registry LayerPair, every model
 
 ``parity.pairs`` -- the registry's content, one module per area.
+``parity.check`` -- ``make check IMPL=DIR``: a learner's own implementation of the book's API
+  through the same engine, in sandboxed child processes, each bug named
+  (``from parity import check; check("DIR")`` in a notebook).
 ``parity.cli`` -- ``make parity``;  ``parity.data`` -- ``python -m parity.data`` (MNIST check).
 """

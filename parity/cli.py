@@ -55,6 +55,10 @@ def format_summary(summary, width=34):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["check"]:  # `python -m parity check DIR`: a learner's implementation
+        from parity.check.cli import main as check_main
+        return check_main(argv[1:])
     args = parse_args(argv)
     if args.mnist_root:
         os.environ["MNIST_ROOT"] = args.mnist_root

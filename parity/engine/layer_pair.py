@@ -34,6 +34,9 @@ class Call:
 
     inputs: tuple
     train: bool | None = None
+    # False: forward only (the book's Dropout/BatchNormalization define no backward after
+    # an evaluation forward; `make check` skips it for learners' layers)
+    backward: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class LayerPair:
             inputs = [cast(x, dtype) for x in call.inputs]
             mode = {} if call.train is None else {"train_flg": call.train}
             res[at + "out"] = out = np.array(layer.forward(*inputs, **mode))  # copies:
-            if self.backward:
+            if self.backward and call.backward:
                 dout = cast(rng.standard_normal(out.shape), dtype)
                 dx = layer.backward(dout)
                 if self.grad_inputs:  # () : the layer computes no input gradient (None)
@@ -139,7 +142,7 @@ class LayerPair:
                 tensors[i].requires_grad_(True)
             out = module(*tensors)
             res[at + "out"] = to_numpy(out)
-            if self.backward:
+            if self.backward and call.backward:
                 dout = cast(rng.standard_normal(tuple(out.shape)), dtype)
                 module.zero_grad(set_to_none=True)
                 out.backward(torch.from_numpy(dout.copy()))
@@ -159,7 +162,8 @@ class LayerPair:
             if dtype not in sample.dtypes:
                 continue
             checks += self.compare_sides(sample, dtype)
-            if dtype == "float64" and self.backward and sample.smooth and len(sample.calls) == 1:
+            if (dtype == "float64" and self.backward and sample.smooth and len(sample.calls) == 1
+                    and sample.calls[0].backward):
                 checks += self.finite_difference_checks(sample)
         return checks
 

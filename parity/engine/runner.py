@@ -12,7 +12,18 @@ from threadpoolctl import threadpool_limits
 from parity.engine.compare import CSV_COLUMNS, KNOWN_DEFECT
 from parity.engine.registry import Skipped, entry_id, load_all
 
-OUT_DIR = Path(__file__).resolve().parents[2] / "reports" / "out"
+
+def default_out_dir():
+    """The one place that decides where outputs go: reports/out of the source checkout when
+    the package runs from one (make parity, make report), else ./reports/out under the
+    current folder -- an installed package never writes into site-packages."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and "site-packages" not in root.parts:
+        return root / "reports" / "out"
+    return Path.cwd() / "reports" / "out"
+
+
+OUT_DIR = default_out_dir()
 
 
 def run_entries(entries=None, select=None, slow=False):
