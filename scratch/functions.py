@@ -26,6 +26,12 @@ def sigmoid(x):
         return 1 / (1 + np.exp(-x))
 
 
+def relu(x):
+    """The book's ch03 function (the layer is ``scratch.layers.Relu``); ``make check``
+    compares a learner's ``relu`` with it."""
+    return np.maximum(x, 0)
+
+
 def softmax(x):
     """Softmax over the last axis; subtracting the max keeps exp() finite (book p. 69)."""
     z = x - x.max(axis=-1, keepdims=True)
