@@ -8,8 +8,10 @@ their own ``run``.  Modules in ``parity.pairs`` register entries on import.
 
 import importlib
 import pkgutil
+import sys
 
 REGISTRY = []
+_MODULE = {}  # id(entry) -> the module that registered it
 
 
 class Skipped(Exception):
@@ -22,6 +24,7 @@ def register(*entries):
         if any((e.component, e.variant) == key for e in REGISTRY):
             raise ValueError(f"duplicate registry entry {key}")
         REGISTRY.append(entry)
+        _MODULE[id(entry)] = sys._getframe(1).f_globals.get("__name__", "")
     return entries[0] if len(entries) == 1 else entries
 
 
@@ -31,11 +34,28 @@ PAIRS_PACKAGE = "parity.pairs"
 
 
 def load_all():
-    """Import every module of ``PAIRS_PACKAGE`` (each registers its entries once)."""
+    """Import every module of ``PAIRS_PACKAGE`` (each registers its entries once).
+
+    Entries come in the modules' alphabetical order, then in registration order --
+    whichever module some other import pulled in first (the report's sections import
+    a few), so ``make parity`` and ``make report`` write parity.csv rows alike."""
     pkg = importlib.import_module(PAIRS_PACKAGE)
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-    return list(REGISTRY)
+    names = sorted(info.name for info in pkgutil.iter_modules(pkg.__path__))
+    for name in names:
+        importlib.import_module(f"{pkg.__name__}.{name}")
+    rank = {f"{pkg.__name__}.{name}": i for i, name in enumerate(names)}
+    return sorted(REGISTRY, key=lambda e: rank.get(_MODULE.get(id(e)), len(rank)))
+
+
+def normalized(name):
+    """Names as printed ("book weights: ch03 MLP") and as ids ("book_weights:_ch03_MLP")
+    compare equal: lower case, underscores read as spaces."""
+    return name.lower().replace("_", " ")
+
+
+def matches(select, name):
+    """``-k``: ``name`` contains ``select`` (either spelling, any case); no select: all."""
+    return not select or normalized(select) in normalized(name)
 
 
 def entry_id(entry, dtype=None):
