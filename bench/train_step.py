@@ -22,6 +22,7 @@ Before/after: run this file from an export of an older commit, e.g.
 copied to /tmp/base/bench/ (it imports the scratch package next to it).
 """
 
+import argparse
 import os
 import statistics
 import sys
@@ -107,9 +108,25 @@ def spread(values):
     return f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]"
 
 
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="bench/train_step.py", description=__doc__.splitlines()[0])
+    p.add_argument("threads", nargs="?", type=int, help="thread count for both sides, >= 1 "
+                   "(default: 2, then 1)")
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help=f"models to time (default: all): {', '.join(map(repr, MODELS))}")
+    args = p.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        p.error(f"threads must be at least 1, got {args.threads}")
+    unknown = [m for m in args.models if m not in MODELS]
+    if unknown:
+        p.error(f"unknown models {unknown}; have {list(MODELS)}")
+    return args
+
+
 def main(argv):
-    thread_counts = [int(argv[0])] if argv else [2, 1]
-    names = argv[1:] or list(MODELS)
+    args = parse_args(argv)
+    thread_counts = [args.threads] if args.threads else [2, 1]
+    names = args.models or list(MODELS)
     blas = [(i["internal_api"], i.get("architecture")) for i in threadpool_info()]
     print(f"float32, batch {BATCH}, {ROUNDS} rounds; BLAS {blas}; torch {torch.__version__};"
           f" OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
