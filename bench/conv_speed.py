@@ -1,11 +1,13 @@
 """Forward + backward time of the convolution and pooling layers, float32, one thread.
 
     .venv/bin/python bench/conv_speed.py            # every case, each library in its own process
-    .venv/bin/python bench/conv_speed.py ours conv1  # one implementation, one case
+    .venv/bin/python bench/conv_speed.py fast conv1  # one implementation, one case
 
-Implementations: ``ours`` (scratch.conv), ``book`` (bench/book_conv.py, float64 as the
-book computes), ``torch`` (F.conv2d / F.max_pool2d with autograd).  Reports the median
-and spread of >= 7 rounds; each round is the mean of several calls.  Not a test.
+Implementations: ``book`` (scratch.conv.Convolution, the book-shaped reference), ``fast``
+(scratch.conv_fast.FastConvolution, what the networks run), ``torch`` (F.conv2d /
+F.max_pool2d with autograd).  Pooling is scratch.conv.Pooling for both NumPy ones.
+Reports the median and spread of >= 7 rounds; each round is the mean of several calls.
+Not a test.
 
 Time is the process's CPU time (``time.process_time``), not wall time: on a shared
 machine wall time counts other processes' slices too; with one thread the two agree
@@ -29,16 +31,18 @@ CASES = {  # name: (x shape, W shape or pool window)
 PAD = {"conv1": 0, "conv2": 1}
 
 
-def step_numpy(module, case):
+def step_numpy(convolution, case):
+    from scratch.conv import Pooling
+
     x_shape, w_shape = CASES[case]
     rng = np.random.default_rng(0)
-    dtype = np.float64 if module.__name__.startswith("book") else np.float32
+    dtype = np.float32
     x = rng.standard_normal(x_shape).astype(dtype)
     if case == "pool":
-        layer = module.Pooling(*w_shape, stride=2)
+        layer = Pooling(*w_shape, stride=2)
     else:
         W = (rng.standard_normal(w_shape) * 0.1).astype(dtype)
-        layer = module.Convolution(W, np.zeros(w_shape[0], dtype), 1, PAD[case])
+        layer = convolution(W, np.zeros(w_shape[0], dtype), 1, PAD[case])
     dout = rng.standard_normal(layer.forward(x).shape).astype(dtype)
 
     def step():
@@ -73,12 +77,14 @@ def step_torch(case):
 def measure(impl, case):
     from threadpoolctl import threadpool_limits
 
-    sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     if impl == "torch":
         step = step_torch(case)
     else:
-        module = __import__("scratch.conv" if impl == "ours" else "book_conv", fromlist=["_"])
-        step = step_numpy(module, case)
+        from scratch.conv import Convolution
+        from scratch.conv_fast import FastConvolution
+
+        step = step_numpy(FastConvolution if impl == "fast" else Convolution, case)
     with threadpool_limits(1):
         step()  # warm up
         times = []
@@ -99,11 +105,11 @@ def main(argv):
 
     blas = [(i["internal_api"], i.get("architecture"), i["num_threads"])
             for i in threadpool_info()]
-    print(f"float32 (book: float64), 1 thread, CPU time, median [min-max] of {ROUNDS} rounds,"
+    print(f"float32, 1 thread, CPU time, median [min-max] of {ROUNDS} rounds,"
           f" ms; BLAS {blas}")
     for case in CASES:
         row = []
-        for impl in ("book", "ours", "torch"):  # each in a fresh process: no spinning BLAS
+        for impl in ("book", "fast", "torch"):  # each in a fresh process: no spinning BLAS
             out = subprocess.run([sys.executable, __file__, impl, case], check=True,
                                  capture_output=True, text=True).stdout.split()
             row.append(f"{impl} {out[0]} [{out[1]}-{out[2]}]")

@@ -2,10 +2,12 @@
 
 The registry entries (test_registry.py) cover hand-picked settings with finite
 differences; here hypothesis draws N, C, H, W, kernel, stride, padding, bias and
-dtype, builds a LayerPair from them and requires every twin check to pass.
+dtype, builds a LayerPair from them and requires every twin check to pass -- and the
+fast convolution the networks run to give the book-shaped one's numbers.
 """
 
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
@@ -14,13 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scratch.conv as S
+import scratch.conv_fast as SF
 import scratch.models as SM
 from parity.engine.compare import PASSING
 from parity.engine.inputs import DTYPES, NP_DTYPE
 from parity.engine.layer_pair import Sample
 from parity.engine.registry import find
 from parity.engine.tolerances import tolerance_for
-from parity.pairs.conv import avg_pooling, convolution, max_pooling, setting
+from parity.pairs.conv import FAST, avg_pooling, convolution, max_pooling, setting
+from parity.pairs.models import with_input_grad
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 
@@ -61,14 +65,14 @@ def image_size(draw, kernel, pad, largest=8):
 
 
 @st.composite
-def conv_settings(draw):
+def conv_settings(draw, fast=False):
     FN, C = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     FH, FW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     stride, pad = draw(int_or_pair(1, 3)), draw(int_or_pair(0, 2))
     ph, pw = S.pair(pad)
     shape = (draw(st.integers(1, 3)), C, image_size(draw, FH, ph), image_size(draw, FW, pw))
     pair = convolution(FN, C, FH, FW, stride, pad, bias=draw(st.booleans()),
-                       samples=drawn_image(shape))
+                       samples=drawn_image(shape), fast=fast)
     return pair, draw(st.sampled_from(DTYPES))
 
 
@@ -90,6 +94,25 @@ def test_convolution_matches_conv2d_for_any_setting(drawn):
     assert_twins_agree(*drawn)
 
 
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(conv_settings(fast=True))
+def test_fast_convolution_gives_the_book_shaped_ones_numbers_for_any_setting(drawn):
+    """What the registry's SameResults probes check on its settings, on drawn ones."""
+    fast, dtype = drawn
+
+    def book_shaped(p):  # the same constructor arguments, the reference class
+        layer = fast.scratch(p)
+        return S.Convolution(layer.params["W"], layer.params.get("b"), layer.stride, layer.pad)
+
+    book = dataclasses.replace(fast, scratch=book_shaped)
+    tol = tolerance_for(dtype)
+    sample = fast.sample_list()[0]
+    ours, theirs = fast.scratch_results(sample, dtype), book.scratch_results(sample, dtype)
+    assert ours.keys() == theirs.keys()
+    for q, want in theirs.items():
+        np.testing.assert_allclose(ours[q], want, rtol=tol.rtol, atol=tol.atol, err_msg=q)
+
+
 @PROPERTY
 @given(pool_settings(max_pooling))
 def test_max_pooling_matches_maxpool2d_for_any_setting(drawn):
@@ -104,7 +127,7 @@ def test_avg_pooling_matches_avgpool2d_for_any_setting(drawn):
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
-@given(conv_settings())
+@given(conv_settings(fast=True))
 def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
     """<columns(flat), c> == <flat, add_columns(c)>: what makes the backward the true gradient."""
     pair, _ = drawn
@@ -114,12 +137,13 @@ def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
     flat, col = layer.block_columns(x)
     c = np.random.default_rng(1).standard_normal(col.shape)
     back = np.zeros_like(flat)
-    S.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
+    SF.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
     assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("layer", [
     S.Convolution(np.ones((2, 3, 3, 3), np.float32), np.ones(2, np.float32), 2, 1),
+    SF.FastConvolution(np.ones((2, 3, 3, 3), np.float32), np.ones(2, np.float32), 2, 1),
     S.Pooling(3, 3, 2, 1), S.AvgPooling(3, 3, 2, 1, count_include_pad=False)])
 def test_float32_stays_float32(layer):
     """The book's im2col allocates float64; ours keeps the input's dtype end to end."""
@@ -142,7 +166,8 @@ def test_blocks_of_images_change_nothing_but_rounding(kernel, stride, pad):
     W, b = rng.standard_normal((4, 3, kernel, kernel)), rng.standard_normal(4)
     results = []
     for chunk in (1, 3, 7):
-        layer = S.Convolution(W, b, stride, pad, chunk=chunk)
+        layer = SF.FastConvolution(W, b, stride, pad)
+        layer.chunk = chunk
         out = layer.forward(x)
         dx = layer.backward(np.random.default_rng(1).standard_normal(out.shape))
         results.append((out, dx, layer.grads["W"], layer.grads["b"]))
@@ -153,7 +178,7 @@ def test_blocks_of_images_change_nothing_but_rounding(kernel, stride, pad):
 
 
 def without_input_grad(pair, grad_inputs=()):
-    """``pair``'s scratch Convolution built with input_grad=False."""
+    """``pair``'s scratch FastConvolution with input_grad = False."""
     def scratch(p):
         layer = pair.scratch(p)
         layer.input_grad = False
@@ -164,7 +189,7 @@ def without_input_grad(pair, grad_inputs=()):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_input_grad_false_returns_none_and_the_same_parameter_gradients(dtype):
     """The flag the models set on their first convolution: no dx, every other check holds."""
-    pair = without_input_grad(CONV)
+    pair = without_input_grad(CONV_FAST)
     checks = pair.run(dtype)
     assert checks and all(c.passed for c in checks)
     assert "dx" not in {c.quantity for c in checks}
@@ -176,7 +201,7 @@ def test_input_grad_false_returns_none_and_the_same_parameter_gradients(dtype):
 
 def test_missing_input_gradient_is_caught():
     """A layer that returns None where the pair expects dx fails the dx check."""
-    bad = [c for c in without_input_grad(CONV, grad_inputs=(0,)).run("float64")
+    bad = [c for c in without_input_grad(CONV_FAST, grad_inputs=(0,)).run("float64")
            if not c.passed]
     assert bad and {c.quantity for c in bad} == {"dx"}
 
@@ -185,10 +210,19 @@ def test_missing_input_gradient_is_caught():
 def test_conv_models_skip_only_the_first_input_gradient(model):
     convs = [layer for layer in model(rng=np.random.default_rng(0)).layers.values()
              if isinstance(layer, S.Convolution)]
+    assert all(isinstance(c, SF.FastConvolution) for c in convs)  # the fast one runs
     assert [c.input_grad for c in convs] == [False] + [True] * (len(convs) - 1)
-    convs = [layer for layer in model(rng=np.random.default_rng(0), input_grad=True)
-             .layers.values() if isinstance(layer, S.Convolution)]
-    assert all(c.input_grad for c in convs)
+    net = with_input_grad(model(rng=np.random.default_rng(0)))  # how the model pairs get dx
+    assert all(layer.input_grad for layer in net.layers.values()
+               if isinstance(layer, S.Convolution))
+
+
+def test_speed_settings_are_attributes_not_constructor_arguments():
+    """The fast class takes the book-shaped one's constructor, nothing more; the models
+    set ``input_grad`` after building (no speed flag in a constructor a learner reads)."""
+    assert inspect.signature(SF.FastConvolution) == inspect.signature(S.Convolution)
+    for model in (SM.SimpleConvNet, SM.DeepConvNet, SM.LeNet5, SM.SimpleCNN):
+        assert "input_grad" not in inspect.signature(model).parameters
 
 
 @pytest.mark.parametrize("pool", [S.Pooling, S.AvgPooling])
@@ -205,6 +239,7 @@ def failures(pair, dtype="float64", **changes):
 
 
 CONV = find("Convolution", setting((3, 3), 1, 1))
+CONV_FAST = find("Convolution", setting((3, 3), 1, 1, FAST))
 MAX = find("Pooling", setting((3, 3), 2, 1))
 AVG = find("AvgPooling", setting((3, 3), 2, 1))
 
@@ -231,6 +266,20 @@ def test_flipped_kernel_is_caught():
 def test_float32_upcast_is_caught():
     bad = failures(CONV, "float32", scratch=lambda p: UpcastingConvolution(p["W"], p["b"], 1, 1))
     assert any(c.quantity == "out" and "dtype float64" in c.message() for c in bad)
+
+
+def test_fast_convolution_off_the_reference_is_caught(monkeypatch):
+    """col2im that overwrites where windows overlap: the SameResults probe names dx."""
+    def overwrite(dflat, dcol, n, grid_size, rows, kernel):
+        dcol = dcol.reshape(dflat.shape[0], *kernel, n, rows * grid_size[1])
+        for i, j, seen in SF.tap_slices(dflat, n, grid_size, rows, kernel):
+            seen[...] = dcol[:, i, j]
+
+    monkeypatch.setattr(SF, "add_grid_columns", overwrite)
+    probe = find("Convolution", f"{CONV_FAST.variant} = {CONV.variant}")
+    bad = [c for c in probe.run("float64") if not c.passed]
+    assert bad and {c.quantity for c in bad} == {"dx"}
+    assert all(c.oracle == f"scratch {CONV.variant}" for c in bad)
 
 
 def test_zero_padding_in_max_pooling_is_caught(monkeypatch):

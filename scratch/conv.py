@@ -1,29 +1,27 @@
-"""Convolution and pooling (the book's ``Convolution``/``Pooling`` and its im2col/col2im).
+"""Convolution and pooling as the book writes them (``common/util.py``, ``common/layers.py``).
 
-The book lowers a convolution to ONE matrix product: im2col copies every window of
-the (padded) image into a column, and the layer multiplies the flattened filters
-by those columns.  im2col loops over kernel taps (i, j) -- never over images or
-pixels -- and copies, for every window at once, the pixel that tap sees.  This
-file keeps that code shape, with changes found by measuring (bench/train_step.py):
+This is the reference a learner studies.  A convolution is ONE matrix product:
 
-- the batch goes through in blocks of a few images, so that a block's columns
-  (~2 MB) stay in cache; backward recomputes them instead of keeping the whole
-  batch's columns (tens of MB, which page-fault on every call);
-- the padded images are laid out channel-major and flattened, and a window is
-  cornered at every padded column of the rows that hold windows: then what tap
-  (i, j) sees is, per image, ONE contiguous run ``i*Wp + j`` pixels on (windows
-  sticking out at the right edge are computed and dropped);
-- every buffer takes the input's dtype (the book's im2col allocates float64, so
-  float32 in came back float64);
-- a network's first convolution may skip the input gradient (``input_grad=False``);
-- pooling needs no columns: the max or sum over a window is taken tap by tap over
-  strided views of the input.
+- ``im2col`` copies every window of the (padded) image into one row of a matrix
+  (N*OH*OW rows, C*FH*FW columns: a window flattened the way a filter is);
+- ``forward``: rows @ flattened filters, then reshape to (N, FN, OH, OW);
+- ``backward``: two matrix products give dW and the rows' gradient; ``col2im``
+  ADDS each row back onto the pixels it came from (windows overlap when
+  stride < kernel, so a pixel gathers from several windows).
 
-Gradients flow back through the same taps: col2im (``add_grid_columns``) ADDS each
-tap's block into the padded image gradient (windows overlap when stride < kernel).
+im2col loops over kernel taps (i, j) -- never over images or pixels -- and copies,
+for every window at once, the pixel that tap sees (``window_taps``).  Pooling needs
+no columns: the max or sum over a window is taken tap by tap over the same views.
 
+Departures from the book, each caught by the parity suite: every buffer keeps the
+input's dtype (the book's im2col allocates float64, so float32 in came back float64);
+no ``backward`` writes into an array it was given; max pooling pads with -inf.
 ``stride`` and ``pad`` are ints (as in the book) or (height, width) pairs.
-No ``backward`` writes into an array it was given.
+
+The networks (``scratch.models``) use ``scratch.conv_fast.FastConvolution``: the
+same layer with the same constructor, computed in cache-sized blocks of images
+(measured 1.2-1.4x faster forward + backward at batch 100, float32, one thread); the
+registry requires it to give this one's numbers.
 """
 
 import numpy as np
@@ -37,7 +35,13 @@ def pair(v):
 
 
 def output_size(size, kernel, stride, pad):
+    """Windows along one axis: the one output-size formula of every layer here."""
     return (size + 2 * pad - kernel) // stride + 1
+
+
+def output_shape(image, kernel, stride, pad):
+    """(OH, OW) for an (H, W) image; ``kernel``, ``stride``, ``pad`` are (h, w) pairs."""
+    return tuple(output_size(*args) for args in zip(image, kernel, stride, pad, strict=True))
 
 
 def window_taps(kernel, out_size, stride):
@@ -66,146 +70,59 @@ def crop(padded, pad):
     return padded[..., ph:Hp - ph, pw:Wp - pw]
 
 
-BLOCK_BYTES = 2 ** 21  # columns per block of images: ~2 MB stays in cache (measured best
-#                       at 1-2 MB; big temporaries also page-fault on every call)
+def im2col(x, kernel, stride, pad):
+    """(N, C, H, W) -> (N*OH*OW, C*FH*FW): one row per window, in x's dtype."""
+    N, C = x.shape[:2]
+    out_size = output_shape(x.shape[2:], kernel, stride, pad)
+    image = pad_image(x, pad)
+    col = np.empty((N, C, *kernel, *out_size), dtype=x.dtype)
+    for i, j, window in window_taps(kernel, out_size, stride):
+        col[:, :, i, j] = image[window]
+    return col.transpose(0, 4, 5, 1, 2, 3).reshape(N * out_size[0] * out_size[1], -1)
 
 
-def padded_grid(flat, n, grid_size):
-    """The (C, n, Hp, Wp) padded images inside a ``channel_major`` buffer (a view)."""
-    return flat[:, :n * grid_size[0] * grid_size[1]].reshape(flat.shape[0], n, *grid_size)
-
-
-def channel_major(x, pad, tail):
-    """(n, C, H, W) -> zero-padded (C, n*Hp*Wp + tail): per channel, the padded images one
-    after another, flattened; ``tail`` more zeros keep every tap's slice below in bounds."""
-    n, C, H, W = x.shape
-    (ph, pw) = pad
-    grid_size = (H + 2 * ph, W + 2 * pw)
-    flat = np.zeros((C, n * grid_size[0] * grid_size[1] + tail), dtype=x.dtype)
-    padded_grid(flat, n, grid_size)[:, :, ph:ph + H, pw:pw + W] = x.transpose(1, 0, 2, 3)
-    return flat
-
-
-def tap_slices(flat, n, grid_size, rows, kernel):
-    """Per kernel tap (i, j): what it sees from the windows whose top-left corners are
-    the first ``rows`` rows (all Wp columns) of each of the n padded images in ``flat``.
-
-    Tap (i, j) sits i*Wp + j pixels after a window's corner, so for one image that is
-    ONE contiguous run of rows*Wp pixels: a view (C, n, rows*Wp) of ``flat``.  Windows
-    cornered in the last FW-1 columns stick out of the image (their taps read on into
-    the next row): the caller drops their outputs.
-    """
-    (FH, FW), (Hp, Wp) = kernel, grid_size
-    for i in range(FH):
-        for j in range(FW):
-            start = i * Wp + j
-            images = flat[:, start : start + n * Hp * Wp].reshape(flat.shape[0], n, Hp * Wp)
-            yield i, j, images[:, :, :rows * Wp]
-
-
-def grid_columns(flat, n, grid_size, rows, kernel):
-    """The book's im2col for the windows of ``tap_slices``: (C*FH*FW, n*rows*Wp).
-    Each tap's row block is a copy of contiguous runs, the cheapest copy there is."""
-    col = np.empty((flat.shape[0], *kernel, n, rows * grid_size[1]), dtype=flat.dtype)
-    for i, j, seen in tap_slices(flat, n, grid_size, rows, kernel):
-        col[:, i, j] = seen
-    return col.reshape(-1, n * rows * grid_size[1])
-
-
-def add_grid_columns(dflat, dcol, n, grid_size, rows, kernel):
-    """The adjoint of ``grid_columns``: ADD every column entry back onto its pixel
-    (windows overlap, so a pixel gathers from several taps)."""
-    dcol = dcol.reshape(dflat.shape[0], *kernel, n, rows * grid_size[1])
-    for i, j, seen in tap_slices(dflat, n, grid_size, rows, kernel):
-        seen += dcol[:, i, j]  # a view: adds into dflat
+def col2im(col, x_shape, kernel, stride, pad):
+    """The adjoint of ``im2col``: ADD every row entry back onto its pixel."""
+    N, C, H, W = x_shape
+    OH, OW = out_size = output_shape((H, W), kernel, stride, pad)
+    col = col.reshape(N, OH, OW, C, *kernel).transpose(0, 3, 4, 5, 1, 2)
+    dimage = np.zeros((N, C, H + 2 * pad[0], W + 2 * pad[1]), dtype=col.dtype)
+    for i, j, window in window_taps(kernel, out_size, stride):
+        dimage[window] += col[:, :, i, j]
+    return np.ascontiguousarray(crop(dimage, pad))
 
 
 class Convolution(Layer):
     """Cross-correlation (no kernel flip), as the book and ``nn.Conv2d``.
 
     W: (FN, C, FH, FW) filters; b: (FN,) biases, or None for a layer without bias.
-    ``input_grad=False`` skips dx: backward then returns None (a network's first
-    layer, whose input is the data, needs no gradient).
-
-    The batch goes through in blocks of ``chunk`` images (default: as many as have
-    ``BLOCK_BYTES`` of columns, at least one).  Per block: the padded
-    images channel-major, the columns of the windows cornered in every padded column
-    of the rows that hold a window (``grid_columns``), ONE matrix product with the
-    flattened filters, then the outputs of the real windows are kept.  Backward
-    recomputes the block's columns instead of storing them for the whole batch.
-    (With stride s the product also computes windows the stride skips.)
     """
 
-    def __init__(self, W, b, stride=1, pad=0, input_grad=True, chunk=None):
+    def __init__(self, W, b, stride=1, pad=0):
         super().__init__()
         self.params = {"W": W} if b is None else {"W": W, "b": b}
         self.stride, self.pad = pair(stride), pair(pad)
-        self.input_grad, self.chunk = input_grad, chunk
-
-    def blocks(self, N):
-        """(first, end) image of each block."""
-        chunk = self.chunk
-        if chunk is None:
-            col_bytes = self.params["W"][0].nbytes * self.rows * self.grid_size[1]
-            chunk = max(1, BLOCK_BYTES // col_bytes)
-        for n0 in range(0, N, chunk):
-            yield n0, min(n0 + chunk, N)
-
-    def block_columns(self, x):
-        """A block of images (n, C, H, W) -> its channel-major padded buffer, its columns."""
-        FH, FW = kernel = self.params["W"].shape[2:]
-        Wp = self.grid_size[1]
-        # the last window's last tap reaches (FH-1)*Wp + FW-1 pixels past the images
-        flat = channel_major(x, self.pad, tail=(FH - 1) * Wp + FW - 1)
-        return flat, grid_columns(flat, len(x), self.grid_size, self.rows, kernel)
-
-    def kept(self, grid):
-        """(..., rows, Wp) outputs of every window corner -> (..., OH, OW) of the real ones."""
-        (sh, sw), OW = self.stride, self.out_size[1]
-        return grid[..., ::sh, :OW * sw:sw]
 
     def forward(self, x):
         W = self.params["W"]
-        FN, C, FH, FW = W.shape
-        N, _, H, W_in = x.shape
-        (ph, pw), (sh, sw) = self.pad, self.stride
-        self.x = x
-        self.grid_size = (H + 2 * ph, W_in + 2 * pw)
-        self.out_size = OH, _ = (output_size(H, FH, sh, ph), output_size(W_in, FW, sw, pw))
-        self.rows = (OH - 1) * sh + 1  # rows holding window corners, from the top
-        out = np.empty((N, FN, *self.out_size), dtype=x.dtype)
-        for n0, n1 in self.blocks(N):
-            _, col = self.block_columns(x[n0:n1])
-            grid = (W.reshape(FN, -1) @ col).reshape(FN, n1 - n0, self.rows, -1)
-            out[n0:n1] = self.kept(grid).transpose(1, 0, 2, 3)
+        FN = W.shape[0]
+        OH, OW = output_shape(x.shape[2:], W.shape[2:], self.stride, self.pad)
+        self.x_shape = x.shape
+        self.col = im2col(x, W.shape[2:], self.stride, self.pad)
+        out = self.col @ W.reshape(FN, -1).T  # (N*OH*OW, FN): every window times every filter
         if "b" in self.params:
-            out += self.params["b"][:, None, None]
-        return out
+            out += self.params["b"]
+        return out.reshape(len(x), OH, OW, FN).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
         W = self.params["W"]
-        FN, kernel = W.shape[0], W.shape[2:]
-        W_mat = W.reshape(FN, -1)
-        dW = np.zeros_like(W_mat)
-        dx = np.empty_like(self.x) if self.input_grad else None
-        for n0, n1 in self.blocks(len(dout)):
-            n = n1 - n0
-            # the output gradient on the grid of window corners: 0 at the dropped ones
-            dgrid = np.zeros((FN, n, self.rows, self.grid_size[1]), dtype=dout.dtype)
-            self.kept(dgrid)[...] = dout[n0:n1].transpose(1, 0, 2, 3)
-            dgrid = dgrid.reshape(FN, -1)
-            flat, col = self.block_columns(self.x[n0:n1])
-            # (col @ dgrid.T).T: the same product; this orientation ran faster in OpenBLAS
-            dW += (col @ dgrid.T).T
-            if self.input_grad:
-                dflat = np.zeros_like(flat)
-                add_grid_columns(dflat, W_mat.T @ dgrid, n, self.grid_size, self.rows, kernel)
-                dx[n0:n1] = crop(padded_grid(dflat, n, self.grid_size), self.pad).transpose(
-                    1, 0, 2, 3)
-        self.grads["W"] = dW.reshape(W.shape)
+        FN = W.shape[0]
+        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # the rows of forward's product
+        self.grads["W"] = (dout.T @ self.col).reshape(W.shape)
         if "b" in self.params:
-            self.grads["b"] = dout.sum(axis=(0, 2, 3))
-        return dx
+            self.grads["b"] = dout.sum(axis=0)
+        dcol = dout @ W.reshape(FN, -1)
+        return col2im(dcol, self.x_shape, W.shape[2:], self.stride, self.pad)
 
 
 class _Pool(Layer):
@@ -222,9 +139,7 @@ class _Pool(Layer):
             raise ValueError(f"pad {pad} must be at most half the window {self.kernel}")
 
     def taps(self, x_shape):
-        H, W = x_shape[-2:]
-        out_size = tuple(output_size(n, k, s, p) for n, k, s, p in
-                         zip((H, W), self.kernel, self.stride, self.pad, strict=True))
+        out_size = output_shape(x_shape[-2:], self.kernel, self.stride, self.pad)
         return window_taps(self.kernel, out_size, self.stride)
 
 

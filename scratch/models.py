@@ -4,18 +4,21 @@ Each takes either sizes (and initialises like the book) or a ready ``params``
 dict under the book's names -- that is how published or transferred weights
 come in.  Parameter names follow the book: W1, b1, ... numbered across layers.
 
-The convolutional nets take ``input_grad`` (default False): whether their first
-convolution computes the gradient with respect to the input images.  Training
-never needs it (the book's ``gradient`` returns parameter gradients only), and
-skipping it saves one of that layer's two backward products and the scatter of its
-columns; ``backward`` then returns None.
+The convolutional nets run ``scratch.conv_fast.FastConvolution`` (the book-shaped
+``scratch.conv.Convolution``'s constructor and results, faster) and set
+``input_grad = False`` on their first convolution after building it: its input is the
+data, whose gradient training never needs (the book's ``gradient`` returns parameter
+gradients only), so the net's ``backward`` returns None.  For the input gradient, set
+it back on the built net's first convolution: ``layer.input_grad = True``.
 """
 
 import numpy as np
 
 import scratch.layers as L
 from scratch.checks import fail
-from scratch.conv import AvgPooling, Convolution, Pooling
+from scratch.conv import AvgPooling, Pooling
+from scratch.conv import output_size as conv_output  # (output_size is an argument below)
+from scratch.conv_fast import FastConvolution
 from scratch.network import Network
 
 ACTIVATIONS = {"relu": L.Relu, "sigmoid": L.Sigmoid, "tanh": L.Tanh}
@@ -113,8 +116,10 @@ class SampleNet(MultiLayerNet):
 
 # ---- convolutional networks (book ch07, ch08) and LeNet-5 ----
 
-def conv_output(size, kernel, stride=1, pad=0):
-    return (size + 2 * pad - kernel) // stride + 1
+def needs_no_input_grad(conv):
+    """``conv`` with ``input_grad = False``: a network's first convolution, fed the data."""
+    conv.input_grad = False
+    return conv
 
 
 def dense_params(sizes, weight_init_std, rng, first):
@@ -132,11 +137,11 @@ class SimpleConvNet(Network):
 
     def __init__(self, input_dim=(1, 28, 28), filter_num=30, filter_size=5, pad=0, stride=1,
                  hidden_size=100, output_size=10, weight_init_std=0.01, params=None, rng=None,
-                 loss_convention="book", input_grad=False):
+                 loss_convention="book"):
         C, H, W = input_dim
         conv_h = conv_output(H, filter_size, stride, pad)
         conv_w = conv_output(W, filter_size, stride, pad)
-        pooled = filter_num * conv_output(conv_h, 2, 2) * conv_output(conv_w, 2, 2)
+        pooled = filter_num * conv_output(conv_h, 2, 2, 0) * conv_output(conv_w, 2, 2, 0)
         if params is None:
             rng = rng or np.random.default_rng()
             shape = (filter_num, C, filter_size, filter_size)
@@ -145,7 +150,8 @@ class SimpleConvNet(Network):
                       **dense_params([pooled, hidden_size, output_size], weight_init_std, rng, 2)}
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         self.need(params, ["W1", "b1", "W2", "b2", "W3", "b3"])
-        self.add("Conv1", Convolution(params["W1"], params["b1"], stride, pad, input_grad), "1")
+        self.add("Conv1", needs_no_input_grad(
+            FastConvolution(params["W1"], params["b1"], stride, pad)), "1")
         self.add("Relu1", L.Relu())
         self.add("Pool1", Pooling(2, 2, stride=2))
         self.add("Affine1", L.Affine(params["W2"], params["b2"]), "2")
@@ -162,9 +168,11 @@ class LeNet5(Network):
     """
 
     def __init__(self, activation="tanh", params=None, rng=None, loss_convention="book",
-                 input_dim=(1, 28, 28), input_grad=False):
+                 input_dim=(1, 28, 28)):
         C, H, _ = input_dim
-        s4 = conv_output(conv_output(conv_output(conv_output(H, 5, pad=2), 2, 2), 5), 2, 2)
+        s4 = H
+        for kernel, stride, pad in ((5, 1, 2), (2, 2, 0), (5, 1, 0), (2, 2, 0)):  # C1 S2 C3 S4
+            s4 = conv_output(s4, kernel, stride, pad)
         if params is None:
             rng = rng or np.random.default_rng()
             params = {}
@@ -176,10 +184,11 @@ class LeNet5(Network):
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         self.need(params, [f"{p}{i}" for i in range(1, 6) for p in "Wb"])
         act = activation_class("LeNet5", activation)
-        self.add("C1", Convolution(params["W1"], params["b1"], pad=2, input_grad=input_grad), "1")
+        self.add("C1", needs_no_input_grad(FastConvolution(params["W1"], params["b1"], pad=2)),
+                 "1")
         self.add("Act1", act())
         self.add("S2", AvgPooling(2, 2, stride=2))
-        self.add("C3", Convolution(params["W2"], params["b2"]), "2")
+        self.add("C3", FastConvolution(params["W2"], params["b2"]), "2")
         self.add("Act2", act())
         self.add("S4", AvgPooling(2, 2, stride=2))
         for i, name in ((3, "F5"), (4, "F6")):
@@ -198,7 +207,7 @@ class DeepConvNet(Network):
 
     def __init__(self, input_dim=(1, 28, 28), hidden_size=50, output_size=10, params=None,
                  rng=None, dropout_ratio=0.5, dropout_convention="book", loss_convention="book",
-                 dropout_masks=None, input_grad=False):
+                 dropout_masks=None):
         C, H, W = input_dim
         if params is None:
             rng = rng or np.random.default_rng()
@@ -209,15 +218,14 @@ class DeepConvNet(Network):
                 params[f"b{i}"] = np.zeros(filters)
                 h = conv_output(h, 3, 1, pad)
                 if i % 2 == 0:
-                    h = conv_output(h, 2, 2)
+                    h = conv_output(h, 2, 2, 0)
                 c_in = filters
             params |= dense_params([c_in * h * h, hidden_size, output_size], "he", rng, 7)
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         self.need(params, [f"{p}{i}" for i in range(1, 9) for p in "Wb"])
         for i, (_, pad) in enumerate(DEEP_CONVS, start=1):
-            needs_dx = input_grad or i > 1  # only the first conv may skip dx
-            self.add(f"Conv{i}", Convolution(params[f"W{i}"], params[f"b{i}"], pad=pad,
-                                             input_grad=needs_dx), str(i))
+            conv = FastConvolution(params[f"W{i}"], params[f"b{i}"], pad=pad)
+            self.add(f"Conv{i}", needs_no_input_grad(conv) if i == 1 else conv, str(i))
             self.add(f"Relu{i}", L.Relu())
             if i % 2 == 0:
                 self.add(f"Pool{i // 2}", Pooling(2, 2, stride=2))
@@ -231,10 +239,10 @@ class DeepConvNet(Network):
 class SimpleCNN(Network):
     """The study notes' model, corrected: conv 32@3x3 pad 1 - ReLU - flatten - affine -> 10."""
 
-    def __init__(self, params, image_size=28, loss_convention="book", input_grad=False):
+    def __init__(self, params, image_size=28, loss_convention="book"):
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         self.need(params, ["W1", "b1", "W2", "b2"])
-        self.add("Conv1", Convolution(params["W1"], params["b1"], pad=1, input_grad=input_grad),
-                 "1")
+        self.add("Conv1", needs_no_input_grad(
+            FastConvolution(params["W1"], params["b1"], pad=1)), "1")
         self.add("Relu1", L.Relu())
         self.add("Affine1", L.Affine(params["W2"], params["b2"]), "2")

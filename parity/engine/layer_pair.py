@@ -70,7 +70,7 @@ class LayerPair:
     params: tuple = ()  # Links for trainable arrays
     state: tuple = ()  # Links: scratch attribute <-> torch buffer (running stats, ...)
     # inputs that get a gradient (book layers return one dx); () for a layer that skips
-    # it (e.g. Convolution(input_grad=False)): then neither side reports dx
+    # it (e.g. FastConvolution with input_grad = False): then neither side reports dx
     grad_inputs: tuple = (0,)
     backward: bool = True
     dtypes: tuple = DTYPES

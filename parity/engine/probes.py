@@ -1,4 +1,8 @@
-"""Convention probes: where the book and PyTorch differ, prove that they do.
+"""Probes that compare two registered entries' scratch sides.
+
+``ConventionGap`` -- where the book and PyTorch differ, prove that they do.
+``SameResults`` -- two implementations of one component (the book-shaped convolution
+and the fast one) must agree on every sample of the first, within the dtype's tolerance.
 
 A ``ConventionGap`` runs the scratch side of two registered conventions of one
 component on the same sample and requires the named quantities to *differ*
@@ -7,10 +11,12 @@ difference would be false -- the probe then fails ("GAP VANISHED").
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from parity.engine.compare import compare
-from parity.engine.inputs import source
+from parity.engine.inputs import DTYPES, source
 from parity.engine.registry import find
 from parity.engine.tolerances import tolerance_for
 
@@ -37,3 +43,36 @@ class ConventionGap:
                         component=self.component, variant=self.variant, dtype=dtype,
                         quantity=q, sample=sample.name, oracle=f"convention {self.b}")
                 for q in self.quantities]
+
+
+@dataclass(frozen=True)
+class SameResults:
+    """The scratch side of entry ``a`` against the scratch side of entry ``b`` (the
+    reference), both fed ``a``'s parameters, samples and upstream gradients: every
+    quantity of ``b`` (output, input and parameter gradients, inputs after) must match."""
+
+    component: str
+    a: str  # the implementation under test
+    b: str  # the reference implementation
+    why: str = ""
+    dtypes: tuple = DTYPES
+
+    @property
+    def variant(self):
+        return f"{self.a} = {self.b}"
+
+    def run(self, dtype):
+        pa, pb = find(self.component, self.a), find(self.component, self.b)
+        # a's entry with b's builder: the same seeded params and douts for both
+        reference = replace(pa, scratch=pb.scratch)
+        checks = []
+        for sample in pa.sample_list():
+            if dtype not in sample.dtypes:
+                continue
+            ours = pa.scratch_results(sample, dtype)
+            theirs = reference.scratch_results(sample, dtype)
+            checks += [compare(ours.get(q, np.array(np.nan)), expected, tolerance_for(dtype),
+                               component=self.component, variant=self.variant, dtype=dtype,
+                               quantity=q, sample=sample.name, oracle=f"scratch {self.b}")
+                       for q, expected in theirs.items()]
+        return checks

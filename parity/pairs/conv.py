@@ -1,18 +1,23 @@
 """Convolution, max pooling, average pooling vs nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d.
 
 One entry per layer setting (kernel, stride, padding, bias); the variant
-column names the setting.  AvgPooling's two real conventions (count_include_pad)
-get an entry each and a probe that they differ.  Samples are small: the float64
-finite-difference oracle costs two forwards per input and weight element.
+column names the setting.  Every convolution setting is registered twice: the
+book-shaped ``scratch.conv.Convolution`` and the fast ``scratch.conv_fast.FastConvolution``
+the networks run (variant ending in ", fast"); each matches ``nn.Conv2d`` and the
+finite differences, and a ``SameResults`` probe requires the fast one to give the
+book-shaped one's numbers (float64 to rounding).  AvgPooling's two real conventions
+(count_include_pad) get an entry each and a probe that they differ.  Samples are small:
+the float64 finite-difference oracle costs two forwards per input and weight element.
 """
 
 import numpy as np
 
 import scratch.conv as S
+import scratch.conv_fast as SF
 import torch_ref.conv as T
 from parity.engine.inputs import with_values
 from parity.engine.layer_pair import LayerPair, Sample
-from parity.engine.probes import ConventionGap
+from parity.engine.probes import ConventionGap, SameResults
 from parity.engine.registry import register
 from parity.engine.transfer import Link
 
@@ -50,15 +55,22 @@ def image_samples(shape, pooling=False):
     return samples
 
 
-def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8)):
-    """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``."""
+FAST = "fast"  # the last part of a FastConvolution entry's variant
+
+
+def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8),
+                fast=False):
+    """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``.
+    ``fast``: the scratch side is ``FastConvolution`` (same constructor)."""
+    layer = SF.FastConvolution if fast else S.Convolution
+    extra = ([] if bias else ["no bias"]) + ([FAST] if fast else [])
     def init_params(rng):
         params = {"W": rng.standard_normal((FN, C, FH, FW)) / np.sqrt(C * FH * FW)}
         return params | ({"b": rng.standard_normal(FN)} if bias else {})
 
     return LayerPair(
-        "Convolution", setting((FH, FW), stride, pad, *([] if bias else ["no bias"])),
-        scratch=lambda p: S.Convolution(p["W"], p.get("b"), stride, pad),
+        "Convolution", setting((FH, FW), stride, pad, *extra),
+        scratch=lambda p: layer(p["W"], p.get("b"), stride, pad),
         torch=lambda p: T.Convolution(FN, C, FH, FW, stride, pad, bias),
         samples=samples or image_samples((2, C) + image), init_params=init_params,
         params=(Link("W", "weight"),) + ((Link("b", "bias"),) if bias else ()),
@@ -85,15 +97,22 @@ def avg_pooling(kernel, stride=None, pad=0, count_include_pad=True, samples=None
         doc="nn.AvgPool2d; count_include_pad=True (torch's default) divides by the window area")
 
 
-register(
+CONVOLUTIONS = [  # (FN, C, FH, FW), settings
     # SimpleConvNet's first layer (C = 1, 5x5), on small images
-    convolution(3, 1, 5, 5),
-    convolution(4, 3, 3, 3, pad=1, image=(5, 5)),
+    ((3, 1, 5, 5), {}),
+    ((4, 3, 3, 3), dict(pad=1, image=(5, 5))),
     # non-square kernel, stride 2, bias off
-    convolution(3, 2, 2, 3, stride=2, pad=1, bias=False, image=(6, 7)),
+    ((3, 2, 2, 3), dict(stride=2, pad=1, bias=False, image=(6, 7))),
     # non-square stride and pad; rows 6 and 7 fall outside every window (their dx is 0)
-    convolution(2, 2, 3, 2, stride=(3, 1), pad=(0, 1), image=(8, 5)),
+    ((2, 2, 3, 2), dict(stride=(3, 1), pad=(0, 1), image=(8, 5))),
+]
+for sizes, kw in CONVOLUTIONS:
+    book, fast = convolution(*sizes, **kw), convolution(*sizes, **kw, fast=True)
+    register(book, fast, SameResults(
+        "Convolution", fast.variant, book.variant,
+        why="FastConvolution feeds the same product in blocks over a padded grid"))
 
+register(
     max_pooling((2, 2)),  # SimpleConvNet's pooling
     max_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),  # overlapping windows
     max_pooling((2, 3), stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6)),

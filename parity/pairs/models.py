@@ -16,6 +16,7 @@ from parity.engine.registry import register
 from parity.engine.transfer import book_links
 from parity.experiments.training import mask_factory, masks_as_layers
 from parity.pairs.losses import fd_gap_of
+from scratch.conv_fast import FastConvolution
 
 N_IN, HIDDEN, N_OUT = 12, (9, 7), 4
 
@@ -77,14 +78,23 @@ register(
 )
 
 
-def conv_params(shapes, rng_scale=1.0):
+def with_input_grad(net):
+    """``net`` with every convolution computing its input gradient: the models skip it in
+    their first one (``scratch.models``), the pairs check the network's dx."""
+    for layer in net.layers.values():
+        if isinstance(layer, FastConvolution):
+            layer.input_grad = True
+    return net
+
+
+def conv_params(shapes):
     """He-scaled conv kernels / affine weights for ``shapes`` (book order W1, W2, ...)."""
 
     def init(rng):
         params = {}
         for i, shape in enumerate(shapes, start=1):
             fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
-            params[f"W{i}"] = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in) * rng_scale
+            params[f"W{i}"] = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
             params[f"b{i}"] = rng.standard_normal(shape[0] if len(shape) == 4 else shape[1]) * 0.1
         return params
 
@@ -97,24 +107,22 @@ LENET_IMAGE = (1, 12, 12)
 
 register(
     model_pair("SimpleConvNet", "small, log_softmax loss",
-               scratch_net=lambda p: S.SimpleConvNet(**SMALL_CONV, params=p,
-                                                     loss_convention="log_softmax",
-                                                     input_grad=True),
+               scratch_net=lambda p: with_input_grad(S.SimpleConvNet(
+                   **SMALL_CONV, params=p, loss_convention="log_softmax")),
                torch_net=lambda: T.with_book_loss(T.SimpleConvNet(**SMALL_CONV), "log_softmax"),
                init=conv_params([(3, 1, 3, 3), (27, 5), (5, N_OUT)]),
                samples=classifier_samples(IMAGE, N_OUT, "log_softmax")),
     *(model_pair("LeNet5", f"{act}, 12x12 input",
-                 scratch_net=lambda p, a=act: S.LeNet5(a, params=p, input_dim=LENET_IMAGE,
-                                                       loss_convention="log_softmax",
-                                                       input_grad=True),
+                 scratch_net=lambda p, a=act: with_input_grad(S.LeNet5(
+                     a, params=p, input_dim=LENET_IMAGE, loss_convention="log_softmax")),
                  torch_net=lambda a=act: T.with_book_loss(T.LeNet5(a, LENET_IMAGE),
                                                           "log_softmax"),
                  init=conv_params([(6, 1, 5, 5), (16, 6, 5, 5), (16, 120), (120, 84), (84, 10)]),
                  samples=classifier_samples(LENET_IMAGE, 10, "log_softmax"))
       for act in ("tanh", "sigmoid")),
     model_pair("study notes: SimpleCNN", "corrected (self.fc), 4x4 input",
-               scratch_net=lambda p: S.SimpleCNN(p, image_size=4, loss_convention="log_softmax",
-                                                   input_grad=True),
+               scratch_net=lambda p: with_input_grad(S.SimpleCNN(
+                   p, image_size=4, loss_convention="log_softmax")),
                torch_net=lambda: T.WithLoss(TN.SimpleCNNFixed(image_size=4),
                                             TL.SoftmaxWithLoss("log_softmax")),
                init=conv_params([(32, 1, 3, 3), (32 * 16, 10)]),
@@ -182,9 +190,9 @@ def deep_convnet_pair():
               (64, 64, 3, 3), (64, 50), (50, N_OUT)]
     return model_pair(
         "DeepConvNet", "book dropout, 8x8 input",
-        scratch_net=lambda p: S.DeepConvNet(DEEP_IMAGE, 50, N_OUT, params=p,
-                                            dropout_ratio=DROPOUT_P, dropout_masks=masks(),
-                                            loss_convention="log_softmax", input_grad=True),
+        scratch_net=lambda p: with_input_grad(S.DeepConvNet(
+            DEEP_IMAGE, 50, N_OUT, params=p, dropout_ratio=DROPOUT_P, dropout_masks=masks(),
+            loss_convention="log_softmax")),
         torch_net=lambda: T.with_book_loss(T.DeepConvNet(
             DEEP_IMAGE, 50, N_OUT, dropout=masks_as_layers(masks(), "book", DROPOUT_P)),
             "log_softmax"),
