@@ -101,3 +101,19 @@ def check_same_shapes(where, name, given, reference, reference_name):
         if np.shape(given[k]) != np.shape(ref):
             fail(where, f"{name}[{k!r}] has shape {np.shape(given[k])}, "
                         f"{reference_name}[{k!r}] is {np.shape(ref)}")
+
+
+def check_window_fits(where, image, window, pad, name="kernel"):
+    """A kernel or pooling window no larger than the padded image (else no output at all)."""
+    padded = tuple(n + 2 * p for n, p in zip(image, pad, strict=True))
+    if any(k > n for k, n in zip(window, padded, strict=True)):
+        fail(where, f"{name} {tuple(window)} is larger than the padded image {padded} "
+                    f"(image {tuple(image)}, pad {tuple(pad)})")
+
+
+def check_nonnegative_int(where, name, value):
+    """Padding: integers (or (h, w) pairs of them) of at least 0."""
+    for v in np.ravel(value):
+        if not float(v).is_integer() or v < 0:
+            fail(where, f"{name} must be an integer >= 0 (or an (h, w) pair of them), "
+                        f"got {value!r}")
