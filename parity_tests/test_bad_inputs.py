@@ -236,7 +236,8 @@ CASES |= {
         lambda: nn.AvgPool2d(4)(tensor(randn(1, 1, 3, 3))),
         ("AvgPooling.forward: window (4, 4) is larger than the padded image (3, 3)",)),
     "Pooling: stride 0": Case(
-        lambda: Pooling(2, 2, stride=0), lambda: nn.MaxPool2d(2, stride=0)(tensor(randn(1, 1, 4, 4))),
+        lambda: Pooling(2, 2, stride=0),
+        lambda: nn.MaxPool2d(2, stride=0)(tensor(randn(1, 1, 4, 4))),
         ("Pooling: stride must be an integer >= 1",)),
     "Pooling: dout (1,) that broadcasts": Case(
         lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1)),
