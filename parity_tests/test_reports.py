@@ -269,3 +269,15 @@ def test_train_step_bench_help_does_not_crash():
     run = subprocess.run([sys.executable, str(bench), "--help"], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0 and "threads" in run.stdout
+
+
+def test_parity_rows_come_in_the_same_order_from_make_parity_and_make_report():
+    """The report's sections import some pairs modules first; load_all still orders the
+    entries by module, so parity.csv has the same row order from both commands."""
+    code = ("import json, sys; {pre}from parity.engine.registry import load_all; "
+            "print(json.dumps([[e.component, e.variant] for e in load_all()]))")
+    pre = "from reports.section import load_sections; load_sections(); "
+    orders = [subprocess.run([sys.executable, "-c", code.format(pre=p)], capture_output=True,
+                             text=True, timeout=120, cwd=Path(__file__).parents[1]).stdout
+              for p in ("", pre)]
+    assert orders[0] and orders[0] == orders[1]
