@@ -166,9 +166,9 @@ CASES |= {
         lambda: S.SoftmaxWithLoss().backward(), None,
         ("SoftmaxWithLoss.backward: called before forward",)),
     "SoftmaxWithLoss: dout that is not one number": Case(
-        lambda: after_forward(S.SoftmaxWithLoss(), X5, np.arange(4)).backward(np.ones(4)),
+        lambda: after_forward(S.SoftmaxWithLoss(), X5, np.arange(4)).backward(randn(4)),
         lambda: T.SoftmaxWithLoss()(tensor(X5, grad=True), torch.arange(4)).backward(
-            torch.ones(4, dtype=torch.float64)),
+            tensor(randn(4))),
         ("SoftmaxWithLoss.backward", "one number, got shape (4,)")),
     # F.cross_entropy reads (N, C, d) as classes on axis 1, the book's layers on the last
     "SoftmaxWithLoss: 3-D scores": Case(

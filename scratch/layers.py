@@ -163,7 +163,7 @@ class SoftmaxWithLoss(Layer):
     y = None  # set by forward
 
     def forward(self, x, t):
-        self.x_shape = np.shape(x)
+        self.x_shape = None if np.ndim(x) != 1 else x.shape  # backward gives dx this shape
         if np.ndim(x) == 1:  # one unbatched row (C,), as F.cross_entropy: a batch of one
             x, t = x.reshape(1, -1), np.reshape(t, (1, -1) if np.ndim(t) == 1 else (1,))
         check_ndim("SoftmaxWithLoss.forward", "x", x, 2, "scores (N, C) or one row (C,)")
@@ -180,11 +180,11 @@ class SoftmaxWithLoss(Layer):
     def backward(self, dout=1):
         if self.y is None:
             raise CallOrderError("SoftmaxWithLoss.backward: called before forward")
-        if np.ndim(dout) != 0:
+        if getattr(dout, "ndim", 0) != 0:
             fail("SoftmaxWithLoss.backward", f"dout is the gradient of a scalar loss: one "
                  f"number, got shape {np.shape(dout)}")
         dx = (self.y - self.t) * (dout / self.y.dtype.type(self.y.shape[0]))
-        return dx.reshape(self.x_shape)
+        return dx if self.x_shape is None else dx.reshape(self.x_shape)
 
 
 MSE_CONVENTIONS = ("book", "mean")
