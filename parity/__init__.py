@@ -4,7 +4,8 @@
   ``registry``    the twin pairs and probes (entries register themselves from ``parity.pairs``)
   ``layer_pair``  a scratch layer and its torch twin on the same inputs, forward and backward
   ``optim_pair``  an optimizer and its twin over a seeded trajectory
-  ``probes``      ``ConventionGap``: a documented book-vs-torch difference that must show
+  ``probes``      ``ConventionGap``: a documented book-vs-torch difference that must show;
+                  ``SameResults``: two scratch implementations that must agree
   ``compare``     shape, then dtype, then values; one ``Check`` per row of ``parity.csv``
   ``tolerances``  the one tolerance table
   ``inputs``      the one seeded float64 input source
@@ -14,12 +15,13 @@
   ``runner``      run entries, tabulate, write atomically
 
 ``parity.experiments`` -- what is built on the engine:
+  ``tables``       the one model table and the one optimizer table (names spelled only there)
   ``training``     training runs side by side (sampler, loop, masks, MNIST-or-skip)
   ``augment_plan`` one seeded augmentation plan per batch for both sides
   ``ch6``          the book's chapter-6 experiments on both sides
   ``hyperparams``  the chapter-6 random search on both sides
   ``book_weights`` the book's published weights on both sides
-  ``bench``        timing workloads for the speed report
+  ``bench``        timing workloads for the speed report: every registry LayerPair, every model
 
 ``parity.pairs`` -- the registry's content, one module per area.
 ``parity.cli`` -- ``make parity``;  ``parity.data`` -- ``python -m parity.data`` (MNIST check).

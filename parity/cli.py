@@ -8,6 +8,7 @@ skipped with the setting that enables them.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ from parity.engine.runner import (
     write_atomic,
 )
 from parity.experiments import book_weights
+from parity.experiments.book_weights import BookWeights
 
 
 def parse_args(argv=None):
@@ -74,6 +76,9 @@ def main(argv=None):
         return 0
 
     started = time.perf_counter()
+    book_rows = []  # book_weights.csv: the published-weights entries append their rows
+    entries = [dataclasses.replace(e, rows=book_rows) if isinstance(e, BookWeights) else e
+               for e in entries]
     with single_threaded():
         checks, skipped = run_entries(entries, args.select, args.slow)
     df = to_frame(checks)
@@ -82,7 +87,7 @@ def main(argv=None):
         return 1
     out = os.path.join(args.out, "parity.csv")
     write_atomic(out, df.to_csv(index=False))  # always, even when every entry was skipped
-    book = book_weights.write_csv(args.out)  # rows exist when those entries ran
+    book = book_weights.write_csv(book_rows, args.out)  # rows exist when those entries ran
     if not book.empty:
         print("Published weights (book_weights.csv):\n" + book.to_string(index=False) + "\n")
     elif os.path.exists(stale := os.path.join(args.out, "book_weights.csv")):

@@ -7,17 +7,14 @@ import pytest
 
 from parity.engine.compare import compare
 from parity.engine.tolerances import tolerance_for
+from parity.experiments.tables import MLP, SGD
 from parity.experiments.training import plan_augment, train_model
 
-MLP = "MLP 784-100-100-10"
 RECIPE = dict(max_shift=2, pad=2, flip=True, max_angle=15.0, noise_std=0.05)
 STEPS = 6
 
 
-@pytest.fixture(scope="module")
-def synthetic():
-    rng = np.random.default_rng(0)
-    return rng.random((200, 784)), rng.integers(0, 10, 200)
+SYNTHETIC_IMAGES = 200  # the conftest fixture ``synthetic``
 
 
 def losses_agree(curve):
@@ -27,12 +24,12 @@ def losses_agree(curve):
 
 def test_an_augmented_run_keeps_float64_parity(synthetic):
     x, t = synthetic
-    curve, final, setup = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=20,
+    curve, final, setup = train_model(MLP, SGD, "float64", x, t, STEPS, batch_size=20,
                                       augment=plan_augment(**RECIPE))
     assert losses_agree(curve).passed
     weights = dataclasses.replace(tolerance_for("training-float64"), normwise=True)
     assert all(compare(setup.net.params[k], v, weights).passed for k, v in final.items())
-    plain, _, _ = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=20)
+    plain, _, _ = train_model(MLP, SGD, "float64", x, t, STEPS, batch_size=20)
     assert not np.allclose(curve.loss_scratch, plain.loss_scratch)  # it did augment
 
 
@@ -59,7 +56,7 @@ def test_a_mismatched_plan_on_one_side_is_caught(synthetic, torch_side):
     def mismatched(step, xb):
         return scratch_side(step, xb)[0], torch_side(step, xb)[1]
 
-    curve, _, _ = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=20,
+    curve, _, _ = train_model(MLP, SGD, "float64", x, t, STEPS, batch_size=20,
                               augment=mismatched)
     check = losses_agree(curve)
     assert not check.passed and check.worst_index is not None

@@ -27,17 +27,9 @@ def test_a_component_yields_at_least_40_rows_in_both_dtypes(tmp_path):
 
 
 def test_a_failing_check_makes_the_exit_status_nonzero(tmp_path, monkeypatch, capsys):
-    import dataclasses
+    from parity_tests.helpers import broken_tanh_entry
 
-    import scratch.layers as S
-    from parity.engine import registry
-
-    class Broken(S.Tanh):
-        def backward(self, dout):
-            return dout * (1 - self.out)  # missing the square
-
-    entries = [dataclasses.replace(registry.find("tanh", "default"), scratch=lambda p: Broken())]
-    monkeypatch.setattr(cli, "load_all", lambda: entries)
+    monkeypatch.setattr(cli, "load_all", lambda: [broken_tanh_entry()])
     assert cli.main(["--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "MISMATCH: tanh [default] float64 dx" in out

@@ -27,6 +27,7 @@ from parity.pairs.conv import FAST, avg_pooling, convolution, max_pooling, setti
 from parity.pairs.models import with_input_grad
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
+FEWER = settings(PROPERTY, max_examples=50)  # scratch-only checks: half as many suffice
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -94,7 +95,35 @@ def test_convolution_matches_conv2d_for_any_setting(drawn):
     assert_twins_agree(*drawn)
 
 
-@settings(max_examples=50, deadline=None, derandomize=True)
+@PROPERTY
+@given(pool_settings(max_pooling))
+def test_max_pooling_matches_maxpool2d_for_any_setting(drawn):
+    assert_twins_agree(*drawn)
+
+
+@PROPERTY
+@given(st.booleans().flatmap(lambda include: pool_settings(
+    lambda *a, **k: avg_pooling(*a, count_include_pad=include, **k))))
+def test_avg_pooling_matches_avgpool2d_for_any_setting(drawn):
+    assert_twins_agree(*drawn)
+
+
+@FEWER
+@given(conv_settings(fast=True))
+def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
+    """<columns(flat), c> == <flat, add_columns(c)>: what makes the backward the true gradient."""
+    pair, _ = drawn
+    layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
+    x = pair.sample_list()[0].calls[0].inputs[0]
+    layer.forward(x)  # sets the padded grid size
+    flat, col = layer.block_columns(x)
+    c = np.random.default_rng(1).standard_normal(col.shape)
+    back = np.zeros_like(flat)
+    SF.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
+    assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
+
+
+@FEWER
 @given(conv_settings(fast=True))
 def test_fast_convolution_gives_the_book_shaped_ones_numbers_for_any_setting(drawn):
     """What the registry's SameResults probes check on its settings, on drawn ones."""
@@ -111,34 +140,6 @@ def test_fast_convolution_gives_the_book_shaped_ones_numbers_for_any_setting(dra
     assert ours.keys() == theirs.keys()
     for q, want in theirs.items():
         np.testing.assert_allclose(ours[q], want, rtol=tol.rtol, atol=tol.atol, err_msg=q)
-
-
-@PROPERTY
-@given(pool_settings(max_pooling))
-def test_max_pooling_matches_maxpool2d_for_any_setting(drawn):
-    assert_twins_agree(*drawn)
-
-
-@PROPERTY
-@given(st.booleans().flatmap(lambda include: pool_settings(
-    lambda *a, **k: avg_pooling(*a, count_include_pad=include, **k))))
-def test_avg_pooling_matches_avgpool2d_for_any_setting(drawn):
-    assert_twins_agree(*drawn)
-
-
-@settings(max_examples=50, deadline=None, derandomize=True)
-@given(conv_settings(fast=True))
-def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
-    """<columns(flat), c> == <flat, add_columns(c)>: what makes the backward the true gradient."""
-    pair, _ = drawn
-    layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
-    x = pair.sample_list()[0].calls[0].inputs[0]
-    layer.forward(x)  # sets the padded grid size
-    flat, col = layer.block_columns(x)
-    c = np.random.default_rng(1).standard_normal(col.shape)
-    back = np.zeros_like(flat)
-    SF.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
-    assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("layer", [

@@ -16,6 +16,7 @@ import pytest
 
 from parity import cli
 from parity.engine.registry import find
+from parity.experiments import tables
 from parity.experiments.book_weights import PUBLISHED, BookWeights
 from parity.pairs.mnist import MnistLoaders
 from parity.pairs.training import TrainingRun
@@ -29,7 +30,7 @@ def entries():
     """Who needs what: the loader and the training run need all four MNIST files, the
     published-weights entry the two test files and sample_weight.pkl, tanh nothing."""
     return [dataclasses.replace(MnistLoaders(), dtypes=("uint8",)),
-            TrainingRun("MLP 784-100-100-10", "SGD", steps=5, dtypes=("float64",)),
+            TrainingRun(tables.MLP, tables.SGD, steps=5),
             BookWeights(PUBLISHED[0]),
             find("tanh", "default")]
 

@@ -22,7 +22,8 @@ from parity.engine.transfer import Link
 MESSAGE = re.compile(
     r"MISMATCH: (?P<component>.+) \[(?P<variant>.+)\] (?P<dtype>float\d+) (?P<quantity>\S+) "
     r"\(sample .+, vs (?P<oracle>[\w-]+)\): max abs err \S+, max rel err \S+ "
-    r"\(atol \S+, rtol \S+\); worst at index \(.*\): got .+ expected .+")
+    r"\(atol \S+, rtol \S+\); mismatched elements \d+ / \d+ \(\S+%\); "
+    r"worst at index \(.*\): got .+ expected .+")
 
 
 def failures(pair, dtype="float64", **changes):
@@ -161,3 +162,15 @@ def test_compare_accepts_rounding_noise_at_the_tolerance():
     x = np.linspace(1, 2, 50)
     assert compare(x * (1 + 5e-11), x, TOL).passed
     assert not compare(x * (1 + 2e-10), x, TOL).passed
+
+
+def test_mismatch_messages_count_the_elements_outside_the_tolerance():
+    """As torch.testing does: how many elements fail, not only the worst one."""
+    expected = np.zeros((4, 5))
+    actual = expected.copy()
+    actual[0, :3] = 1.0  # 3 of 20 outside
+    actual[1, 0] = np.nan  # NaN where a number is expected: outside too
+    check = compare(actual, expected, tolerance_for("float64"))
+    assert check.mismatched == "4 / 20 (20.0%)"
+    assert "mismatched elements 4 / 20 (20.0%)" in check.message()
+    assert compare(expected, expected, tolerance_for("float64")).mismatched == "0 / 20"

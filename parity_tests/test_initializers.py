@@ -33,8 +33,8 @@ def test_book_xavier_is_lecun_not_glorot():
     assert all(c.max_abs_err > 4 * c.atol for c in gaps)  # atol = 5 standard errors
 
 
-def fails(component, convention, scratch):
-    pair = dataclasses.replace(find(component, convention), scratch=scratch)
+def fails(component, twin, scratch):
+    pair = dataclasses.replace(find(component, twin), scratch=scratch)
     return {c.quantity for c in pair.run("float64") if not c.passed}
 
 

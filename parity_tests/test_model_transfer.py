@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import scratch.models as SM
 from parity.engine.inputs import source
 from parity.engine.layer_pair import LayerPair
 from parity.engine.registry import load_all
@@ -14,8 +15,9 @@ from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import load_into_scratch, load_into_torch, read_from_torch, scratch_attr
 from scratch.weights import load_npz, save_npz
 
-NETWORKS = [e for e in load_all() if isinstance(e, LayerPair) and e.component in (
-    "TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "LeNet5", "DeepConvNet")]
+CLASSES = {cls.__name__ for cls in (SM.TwoLayerNet, SM.MultiLayerNet, SM.SimpleConvNet,
+                                     SM.LeNet5, SM.DeepConvNet)}
+NETWORKS = [e for e in load_all() if isinstance(e, LayerPair) and e.component in CLASSES]
 IDS = [f"{e.component}-{e.variant}" for e in NETWORKS]
 
 
@@ -87,6 +89,5 @@ def test_save_and_load_round_trip_on_both_sides(pair, tmp_path):
 
 
 def test_every_network_is_covered():
-    assert {e.component for e in NETWORKS} == {"TwoLayerNet", "MultiLayerNet", "SimpleConvNet",
-                                               "LeNet5", "DeepConvNet"}
+    assert {e.component for e in NETWORKS} == CLASSES
     assert any(e.state for e in NETWORKS)  # BatchNorm running statistics are in the round trip

@@ -26,7 +26,8 @@ def failures(pair, dtype="float64", **changes):
 # ---- coverage: every optimizer x every schedule x weight decay on/off, plus the variants ----
 def test_every_optimizer_runs_every_schedule_with_and_without_weight_decay():
     assert {e.component for e in OPTIMIZERS} == {
-        "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "AdamW"}
+        cls.__name__ for cls in (S.SGD, S.Momentum, S.Nesterov, S.AdaGrad, S.RMSprop, S.Adam,
+                                 S.AdamW)}
     combos = {(t.schedule.name, bool(t.weight_decay)) for t in TRAJECTORIES}
     assert combos == {(s.name, wd) for s in SCHEDULES for wd in (False, True)}
     assert any(t.lr_scale >= 10 for t in TRAJECTORIES)  # the high-lr variant
@@ -48,7 +49,7 @@ def test_fixed_gradients_do_not_depend_on_params():
 
 # ---- documented gaps ----
 def test_book_momentum_matches_until_the_lr_changes_then_diverges():
-    pair = find("Momentum", "book v=-lr*buf")
+    pair = find(S.Momentum.__name__, "book v=-lr*buf")
     checks = pair.compare_sides(Trajectory("step decay", STEP_DECAY), "float64")  # lr halves at 11
     verdict = {c.quantity: c.verdict for c in checks}
     assert verdict["step1/W1"] == verdict["step5/W1"] == MATCH
@@ -61,7 +62,7 @@ def test_book_momentum_matches_until_the_lr_changes_then_diverges():
 
 def test_book_and_torch_adam_differ_for_tiny_gradients_only_slightly_otherwise():
     def end(convention, grad_scale):
-        pair = find("Adam", convention)
+        pair = find(S.Adam.__name__, convention)
         res = pair.scratch_results(Trajectory("tiny", grad_scale=grad_scale), "float64")
         return np.concatenate([res[f"step25/{k}"].ravel() for k in SHAPES])
 
@@ -148,7 +149,7 @@ def test_adagrad_eps_mismatch_is_caught():
     """eps 1e-10 for 1e-7 shifts each step by ~1e-7 relative: float64's 1e-12 trajectory
     tolerance sees it on every trajectory; float32's assert_close tolerance only where the
     gradients are tiny -- the reason for that trajectory."""
-    pair = find("AdaGrad", "eps 1e-7")
+    pair = find(S.AdaGrad.__name__, "eps 1e-7")
 
     def broken(lr, wd):
         return AdaGradTorchEps(lr, weight_decay=wd)
@@ -159,7 +160,7 @@ def test_adagrad_eps_mismatch_is_caught():
 
 
 def test_weight_decay_on_biases_is_caught():
-    pair = find("Momentum", "torch buffer")
+    pair = find(S.Momentum.__name__, "torch buffer")
     everything = tuple(SHAPES)
     bad = failures(pair, scratch=lambda lr, wd: S.Momentum(
         lr, 0.9, convention="torch", weight_decay=wd, decay_keys=everything))
@@ -169,7 +170,7 @@ def test_weight_decay_on_biases_is_caught():
 
 
 def test_optimizer_writing_into_grads_is_caught():
-    bad = failures(find("SGD", "default"), scratch=lambda lr, wd: SGDWritesIntoGrads(lr))
+    bad = failures(find(S.SGD.__name__, "default"), scratch=lambda lr, wd: SGDWritesIntoGrads(lr))
     assert any(c.quantity.startswith("grad written/") for c in bad)
 
 
@@ -180,7 +181,7 @@ def test_adamw_decay_order_is_caught():
 
 
 def test_state_compared_without_the_lr_mapping_is_caught():
-    pair = find("Momentum", "book v=-lr*buf")
+    pair = find(S.Momentum.__name__, "book v=-lr*buf")
     unmapped = tuple(dataclasses.replace(link, to_book=lambda buf, lr: buf) for link in pair.state)
     bad = failures(pair, state=unmapped)
     assert bad and all(c.quantity.startswith("state/v/") for c in bad)
@@ -188,17 +189,18 @@ def test_state_compared_without_the_lr_mapping_is_caught():
 
 def test_vanished_lr_change_gap_fails():
     """The book convention's documented gap must show: a torch-convention scratch side fails."""
-    pair = find("Momentum", "book v=-lr*buf")
+    pair = find(S.Momentum.__name__, "book v=-lr*buf")
     bad = failures(pair, scratch=lambda lr, wd: S.Momentum(lr, 0.9, convention="torch",
                                                            weight_decay=wd),
-                   state=find("Momentum", "torch buffer").state)
+                   state=find(S.Momentum.__name__, "torch buffer").state)
     assert bad and {c.verdict for c in bad} == {"GAP VANISHED"}
 
 
 def test_schedule_off_by_one_is_caught():
     late = dataclasses.replace(STEP_DECAY, scratch=lambda o: SS.StepDecay(o, 11, gamma=0.5))
     trajectory = Trajectory("late step decay", late)
-    bad = [c for c in find("SGD", "default").compare_sides(trajectory, "float64") if not c.passed]
+    sgd = find(S.SGD.__name__, "default")
+    bad = [c for c in sgd.compare_sides(trajectory, "float64") if not c.passed]
     assert {c.quantity for c in bad} >= {"lr", "step25/W1"}
 
 
@@ -206,7 +208,7 @@ def test_a_crashing_optimizer_is_a_failing_check():
     def broken(lr, wd):
         raise RuntimeError("boom")
 
-    checks, _ = run_entries([dataclasses.replace(find("SGD", "default"), scratch=broken)])
+    checks, _ = run_entries([dataclasses.replace(find(S.SGD.__name__, "default"), scratch=broken)])
     bad = [c for c in checks if not c.passed]
     assert [c.verdict for c in bad] == ["CRASHED"] * 2  # one row per dtype
     assert "the scratch side raised RuntimeError: boom" in bad[0].message()

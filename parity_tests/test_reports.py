@@ -16,8 +16,10 @@ import pytest
 import scratch.layers as S
 from parity.engine import registry
 from parity.engine.compare import CSV_COLUMNS, MISMATCH
+from parity.engine.layer_pair import LayerPair
 from parity.engine.runner import write_atomic
-from parity.experiments import bench
+from parity.experiments import bench, tables
+from parity_tests.helpers import broken_tanh_entry
 from parity_tests.test_walls import imported_modules
 from reports import cli
 from reports.render import AMBER, GREEN, RED, highlight, styled, to_markdown
@@ -151,12 +153,7 @@ def parity_html(monkeypatch, tmp_path, entries):
 
 
 def test_a_failing_parity_check_is_red(monkeypatch, tmp_path):
-    class Broken(S.Tanh):
-        def backward(self, dout):
-            return dout * (1 - self.out)  # missing the square
-
-    entries = [dataclasses.replace(registry.find("tanh", "default"), scratch=lambda p: Broken())]
-    result, html = parity_html(monkeypatch, tmp_path, entries)
+    result, html = parity_html(monkeypatch, tmp_path, [broken_tanh_entry()])
     assert RED in html and any("MISMATCH: tanh [default] float64 dx" in p
                                for p in result.problems)
 
@@ -168,7 +165,7 @@ def test_a_documented_gap_is_amber_with_its_explanation(monkeypatch, tmp_path):
 
 
 def test_a_missed_speed_target_is_red_and_a_met_one_green():
-    df = pd.DataFrame({"component": ["MLP", "SimpleConvNet", "relu"],
+    df = pd.DataFrame({"component": ["a model", "another model", "relu"],
                        "phase": ["train step"] * 2 + ["forward"],
                        "scratch/torch": [1.5, 0.8, 3.0], "target": [1.0, 1.0, np.nan]})
     assert [speed_report.target_colour(r) for _, r in df.iterrows()] == [RED, GREEN, None]
@@ -183,13 +180,15 @@ def test_a_missed_speed_target_is_red_and_a_met_one_green():
 def test_model_benches_get_rows_with_their_target(tmp_path, monkeypatch):
     """The hook for models: an entry of MODEL_BENCHES becomes a row with its target."""
     x = np.ones((50, 50), dtype=np.float32)
+    mlp = tables.MLP
     monkeypatch.setattr(bench, "MODEL_BENCHES", [lambda devices: bench.model_bench(
-        "MLP", {"scratch": {"train step": lambda: x @ x}, "torch": {"train step": lambda: x + x}})])
-    ctx = tiny_context(tmp_path, select="MLP")
+        mlp.bench_name, {"scratch": {"train step": lambda: x @ x},
+                         "torch": {"train step": lambda: x + x}}, mlp.target)])
+    ctx = tiny_context(tmp_path, select=mlp.bench_name)
     (model,) = speed_report.benches(ctx)
     df = speed_report.time_benches([model], {}, ctx)
     row = df.iloc[0]
-    assert (row["component"], row["kind"], row["target"]) == ("MLP", "model", 1.0)
+    assert (row["component"], row["kind"], row["target"]) == (mlp.bench_name, "model", 1.0)
     assert row["ratio low"] <= row["scratch/torch"] <= row["ratio high"]
 
 
@@ -205,23 +204,34 @@ def test_a_second_torch_device_gets_its_own_columns(tmp_path, monkeypatch):
 
 
 # ---- the bench table ----
-@pytest.mark.parametrize("workload", bench.WORKLOADS, ids=lambda w: w.name)
-def test_every_workload_builds_both_sides_and_they_agree(workload):
-    b = bench.build(workload)
+@pytest.mark.parametrize("pair", [e for e in registry.load_all()
+                                  if isinstance(e, LayerPair)], ids=bench.name_of)
+def test_every_registry_layer_pair_has_a_workload_that_builds_and_agrees(pair):
+    """The speed report times every LayerPair of the registry (no second list to forget):
+    at batch 100 (or its own BenchSize), both sides agree and every phase runs."""
+    assert pair in bench.workloads()
+    b = bench.build(pair)
     assert b.agreement.verdict == "match", b.agreement.message()
     for side in ("scratch", "torch"):
         for phase, fn in b.sides[side].items():
             assert fn() is not None, (side, phase)
 
 
-def test_a_wrong_scratch_layer_shows_at_benchmark_size(monkeypatch):
+def test_samples_scale_to_the_benchmark_batch_with_their_labels():
+    rng = np.random.default_rng(0)
+    x, t, loss = np.arange(8.0).reshape(4, 2), np.arange(4), np.float64(2.3)
+    xs, ts = bench.scaled_to_batch((x, t), rng)
+    assert xs.shape == (bench.BATCH, 2) and np.array_equal(xs[:, 0] // 2, ts)  # rows kept
+    assert bench.scaled_to_batch((loss,), rng) == [loss]  # a scalar input stays
+
+
+def test_a_wrong_scratch_layer_shows_at_benchmark_size():
     class Wrong(S.Sigmoid):
         def forward(self, x):
             return super().forward(x) * np.float32(1.001)
 
     pair = dataclasses.replace(registry.find("sigmoid", "default"), scratch=lambda p: Wrong())
-    monkeypatch.setattr(bench, "find", lambda *key: pair)
-    assert bench.build(bench.WORKLOADS[1]).agreement.verdict == MISMATCH
+    assert bench.build(pair).agreement.verdict == MISMATCH
 
 
 def test_weight_flops_for_affine_and_convolution():
@@ -263,12 +273,6 @@ def test_loading_the_sections_does_not_import_cpp_extension():
                          timeout=120, cwd=Path(__file__).parents[1])
     assert run.stdout.strip() == "False" and "CUDA_HOME" not in run.stderr
 
-
-def test_train_step_bench_help_does_not_crash():
-    bench = Path(__file__).parents[1] / "bench" / "train_step.py"
-    run = subprocess.run([sys.executable, str(bench), "--help"], capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0 and "threads" in run.stdout
 
 
 def test_parity_rows_come_in_the_same_order_from_make_parity_and_make_report():

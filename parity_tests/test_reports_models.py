@@ -5,6 +5,8 @@ skip paths are checked with the variables pointing nowhere.  Each kind of
 check is shown to bite once.  No assertion here is about speed.
 """
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,7 @@ import scratch.models as SM
 import torch_ref.models as TM
 from parity.engine.compare import MISMATCH
 from parity.engine.inputs import source
-from parity.experiments import bench, training
+from parity.experiments import bench, tables, training
 from reports.render import GREEN, RED
 from reports.section import Context
 from reports.sections import accuracy as acc
@@ -38,12 +40,10 @@ def tiny_accuracy(monkeypatch, tmp_path):
     return lambda select: acc.accuracy(Context(out=tmp_path, select=select, progress=False))
 
 
-def test_every_model_has_a_run_and_both_sides_start_equal():
-    assert set(acc.RUNS) == set(training.MODELS)
-    for model in training.MODELS:
-        setup, _, _ = training.prepare(model, "SGD", "float64")
-        x = source("test_reports_models", model).random((3, 1, 28, 28))
-        x = x.reshape(3, -1) if training.MODELS[model][2] else x
+def test_every_model_starts_equal_on_both_sides():
+    for model in tables.MODELS:
+        setup, _, _ = training.prepare(model, tables.SGD, "float64")
+        x = source("test_reports_models", model.name).random((3, *model.input_shape))
         setup.twin.eval()
         theirs = setup.twin(torch.from_numpy(x)).detach().numpy()
         np.testing.assert_allclose(setup.net.predict(x), theirs, rtol=1e-10, atol=1e-12)
@@ -52,16 +52,18 @@ def test_every_model_has_a_run_and_both_sides_start_equal():
 def test_deepconvnet_trains_identically_with_replayed_dropout_masks(tiny_accuracy,
                                                                    monkeypatch):
     monkeypatch.setattr(acc, "QUICK", acc.Plan(train=100, test=20, train_eval=20, epochs=2))
-    result = tiny_accuracy("DeepConvNet")
+    result = tiny_accuracy(tables.DEEP_CONVNET.name)
     final = result.tables[0].view.iloc[-1]
     assert final["test acc diff pp"] == 0 and final["max rel loss gap"] < 1e-12
     assert not result.problems
 
 
 def test_accuracy_section_tables_and_plots(tiny_accuracy):
-    result = tiny_accuracy("MLP")  # both MLPs: with and without BatchNorm
+    mlps = [tables.MLP, tables.MLP_BATCHNORM]
+    result = tiny_accuracy(tables.MLP.name)  # selects both MLPs: with and without BatchNorm
     table = result.tables[0]
-    assert list(table.view["model"]) == ["MLP 784-100-100-10", "MLP 784-100-100-10 + BatchNorm"]
+    assert list(table.view["model"]) == [m.name for m in mlps]
+    assert list(table.view["optimizer"]) == [m.optimizer.name for m in mlps]
     assert list(table.data["epoch"]) == [1, 2, 1, 2]
     assert (table.view["train images"] == TINY.train).all()
     assert (table.view["test acc diff pp"] == 0).all() and not result.problems
@@ -71,12 +73,12 @@ def test_accuracy_section_tables_and_plots(tiny_accuracy):
 
 
 def test_a_twin_that_trains_differently_is_red(tiny_accuracy, monkeypatch):
-    make_net, _, flat = training.MODELS["MLP 784-100-100-10"]
-    wrong = lambda: TM.with_book_loss(TM.MultiLayerNet(784, (100, 100), 10, "sigmoid"))  # noqa: E731
-    monkeypatch.setitem(training.MODELS, "MLP 784-100-100-10", (make_net, wrong, flat))
-    result = tiny_accuracy("MLP 784-100-100-10 + BatchNorm")  # nothing wrong there
+    wrong = dataclasses.replace(tables.MLP, twin=lambda: TM.with_book_loss(
+        TM.MultiLayerNet(784, (100, 100), 10, "sigmoid")))
+    monkeypatch.setattr(acc, "MODELS", (wrong, *tables.MODELS[1:]))
+    result = tiny_accuracy(tables.MLP_BATCHNORM.name)  # nothing wrong there
     assert not result.problems
-    view = tiny_accuracy("MLP 784-100-100-10").tables[0].view
+    view = tiny_accuracy(tables.MLP.name).tables[0].view
     assert view.iloc[0]["max rel loss gap"] > 1e-3
     row = pd.Series({"test acc diff pp": acc.MAX_DIFF_PP + 0.01})
     assert acc.diff_colour(row) == RED and acc.diff_colour(row * 0) == GREEN
@@ -109,22 +111,20 @@ def test_model_benches_run_both_sides_and_agree(model_benches):
             assert set(phases) == {"train step", "inference 200 (x50 = 10k)"}
             for run in phases.values():
                 run()
-        assert b.targets == ({"train step": bench.TARGETS[b.name]}
-                             if b.name in bench.TARGETS else {})
-    assert set(bench.TARGETS) <= {b.name for b in model_benches}
+    assert [b.name for b in model_benches] == [m.bench_name for m in tables.MODELS]
+    for b, model in zip(model_benches, tables.MODELS, strict=True):
+        assert b.targets == ({"train step": model.target} if model.target else {})
 
 
-def test_a_wrong_model_shows_at_benchmark_size(monkeypatch, small_inference):
-    make_net, make_twin, flat = training.MODELS["MLP 784-100-100-10"]
-    wrong = lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, "tanh", **kw)  # noqa: E731
-    monkeypatch.setitem(training.MODELS, "MLP 784-100-100-10", (wrong, make_twin, flat))
-    assert bench.MODEL_BENCHES[0](("cpu",)).agreement.verdict == MISMATCH
+def test_a_wrong_model_shows_at_benchmark_size(small_inference):
+    wrong = dataclasses.replace(tables.MLP, scratch=lambda **kw: SM.MultiLayerNet(
+        784, (100, 100), 10, "tanh", **kw))
+    assert bench.training_bench(wrong)(("cpu",)).agreement.verdict == MISMATCH
 
 
 # ---- book weights ----
 def test_book_weights_skip_note_without_the_variables(monkeypatch, tmp_path):
     monkeypatch.delenv("DLFS_WEIGHTS", raising=False)
-    monkeypatch.setattr("parity.experiments.book_weights._results", {})
     result = bw.book_weights(Context(out=tmp_path, progress=False))
     assert not result.tables and len(result.notes) == 1 + len(bw.PUBLISHED)
     assert all("skipped" in n and "set DLFS_WEIGHTS" in n for n in result.notes[:-1])
@@ -135,7 +135,7 @@ def test_book_weights_table_and_a_wrong_accuracy_is_red(monkeypatch, tmp_path):
     rows = [{"network": spec.network, "impl": impl, "accuracy": a, "agreement": 1.0,
              "published": spec.accuracy} for impl, a in (("scratch", spec.accuracy),
                                                           ("torch", spec.accuracy - 1e-4))]
-    monkeypatch.setattr("parity.experiments.book_weights._results", {spec.network: rows})
+    monkeypatch.setattr(bw.BookWeights, "evaluate", lambda self: (rows, []))
     result = bw.book_weights(Context(out=tmp_path, select=spec.network, progress=False))
     table = result.tables[0]
     assert table.name == "book_weights" and table.formats == ("csv",)

@@ -7,7 +7,8 @@ import pytest
 
 from parity.engine.compare import compare
 from parity.engine.tolerances import tolerance_for
-from parity.experiments.training import OPTIMIZERS, BatchSampler, train_model
+from parity.experiments.tables import MLP, OPTIMIZERS, SGD
+from parity.experiments.training import BatchSampler, train_model
 
 
 def test_sampler_shuffles_without_replacement_and_is_seeded():
@@ -20,16 +21,13 @@ def test_sampler_shuffles_without_replacement_and_is_seeded():
     assert len(batches) == 25 and np.array_equal(batches[10], s.epoch(1)[0])
 
 
-@pytest.fixture(scope="module")
-def synthetic():
-    rng = np.random.default_rng(0)
-    return rng.random((400, 784)), rng.integers(0, 10, 400)
+SYNTHETIC_IMAGES = 400  # the conftest fixture ``synthetic``
 
 
-@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.name)
 def test_mlp_runs_agree_in_float64(synthetic, optimizer):
     x, t = synthetic
-    curve, final, setup = train_model("MLP 784-100-100-10", optimizer, "float64", x, t, 30)
+    curve, final, setup = train_model(MLP, optimizer, "float64", x, t, 30)
     tol = tolerance_for("training-float64")
     assert compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(), tol).passed
     assert curve.loss_torch.iloc[-1] < curve.loss_torch.iloc[0]  # it actually trained
@@ -37,12 +35,10 @@ def test_mlp_runs_agree_in_float64(synthetic, optimizer):
     assert all(compare(setup.net.params[k], v, weights).passed for k, v in final.items())
 
 
-def test_a_twin_with_another_learning_rate_is_caught(synthetic, monkeypatch):
+def test_a_twin_with_another_learning_rate_is_caught(synthetic):
     x, t = synthetic
-    scratch_opt, torch_opt = OPTIMIZERS["SGD"]
-    monkeypatch.setitem(OPTIMIZERS, "SGD", (scratch_opt, lambda ps: torch_opt(ps) and
-                                            __import__("torch").optim.SGD(ps, lr=0.1001)))
-    curve, _, _ = train_model("MLP 784-100-100-10", "SGD", "float64", x, t, 10)
+    other_lr = dataclasses.replace(SGD, twin=lambda ps, lr: SGD.twin(ps, lr=lr * 1.001))
+    curve, _, _ = train_model(MLP, other_lr, "float64", x, t, 10)
     check = compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(),
                     tolerance_for("training-float64"))
     assert not check.passed and check.worst_index != "(0,)"  # step 1 agrees, then it drifts

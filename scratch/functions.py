@@ -28,10 +28,6 @@ def sigmoid(x):
         return 1 / (1 + np.exp(-x))
 
 
-def relu(x):
-    return np.maximum(x, 0)
-
-
 def softmax(x):
     """Softmax over the last axis; subtracting the max keeps exp() finite (book p. 69)."""
     z = x - x.max(axis=-1, keepdims=True)

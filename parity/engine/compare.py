@@ -44,6 +44,8 @@ class Check:
     worst_index: str = ""
     note: str = ""
     detail: str = field(default="", repr=False)  # worst values, or the shape/dtype problem
+    # "k / n": elements outside the tolerance, as torch.testing counts them (not a CSV column)
+    mismatched: str = field(default="", repr=False)
 
     def row(self):
         d = asdict(self)
@@ -57,8 +59,9 @@ class Check:
         if np.isnan(self.max_abs_err):
             return f"{head}: {self.detail or self.note}"
         text = (f"{head}: max abs err {self.max_abs_err:.3e}, max rel err {self.max_rel_err:.3e}"
-                f" (atol {self.atol:.1e}, rtol {self.rtol:.1e}); worst at index "
-                f"{self.worst_index}: {self.detail}")
+                f" (atol {self.atol:.1e}, rtol {self.rtol:.1e})"
+                + (f"; mismatched elements {self.mismatched}" if self.mismatched else "")
+                + f"; worst at index {self.worst_index}: {self.detail}")
         return text + (f" -- {self.note}" if self.note else "")
 
 
@@ -114,18 +117,20 @@ def compare(actual, expected, tol: Tolerance, *, expected_gap="", **labels):
 
     if np.array_equal(actual, expected):  # fast path, e.g. 47 M identical MNIST pixels
         max_abs, max_rel, within, worst, detail = 0.0, 0.0, True, "", "identical"
+        mismatched = f"0 / {actual.size}"
     else:
-        max_abs, max_rel, within, worst, detail = _value_errors(actual, expected, tol)
+        max_abs, max_rel, within, worst, detail, mismatched = _value_errors(actual, expected, tol)
     if expected_gap:
         verdict = EXPECTED_GAP if not within else GAP_VANISHED
     else:
         verdict = MATCH if within else MISMATCH
     return Check(max_abs_err=max_abs, max_rel_err=max_rel, passed=verdict in PASSING,
-                 verdict=verdict, worst_index=worst, detail=detail, **base)
+                 verdict=verdict, worst_index=worst, detail=detail, mismatched=mismatched, **base)
 
 
 def _value_errors(actual, expected, tol):
-    """(max abs err, max rel err, within tolerance?, worst index, worst values)."""
+    """(max abs err, max rel err, within tolerance?, worst index, worst values,
+    "k / n (p%)" elements outside the tolerance)."""
     a, b = actual.astype(np.float64), expected.astype(np.float64)
     same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal infinities count as equal
     abs_err = np.where(same, 0.0, np.abs(a - b))
@@ -140,10 +145,12 @@ def _value_errors(actual, expected, tol):
         # relative error over elements that the atol does not govern
         big = mag > tol.atol
         max_rel = float((abs_err[big] / mag[big]).max(initial=0.0))
-    within = bool(np.all(abs_err <= allowed))
+    outside = int(np.count_nonzero(~(abs_err <= allowed)))  # a NaN allowance is outside too
+    within = outside == 0
+    mismatched = f"{outside} / {a.size}" + (f" ({100 * outside / a.size:.1f}%)" if a.size else "")
     excess = np.divide(abs_err, allowed, out=np.where(abs_err > 0, np.inf, 0.0),
                        where=allowed > 0)
     worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.size else ()
     detail = f"got {a[worst]!r} expected {b[worst]!r}" if a.size else "empty"
     return (float(abs_err.max(initial=0.0)), float(max_rel), within,
-            str(tuple(int(i) for i in worst)), detail)
+            str(tuple(int(i) for i in worst)), detail, mismatched)

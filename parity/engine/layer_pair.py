@@ -55,6 +55,19 @@ class Sample:
         return cls(name, (Call(tuple(inputs), train),), smooth, fd_gap, input_scale, dtypes)
 
 
+BENCH_BATCH = 100  # the speed report's batch
+
+
+@dataclass(frozen=True)
+class BenchSize:
+    """The speed report's job for an entry whose own samples are too small to time:
+    input shapes (normal draws) and ``(name, shape)`` of each parameter (normal * 0.1,
+    book layout).  The twin must take its sizes from the parameters it is given."""
+
+    inputs: tuple
+    params: tuple = ()
+
+
 def _no_params(rng):
     return {}
 
@@ -75,6 +88,9 @@ class LayerPair:
     backward: bool = True
     dtypes: tuple = DTYPES
     fd_step: float = FD_STEP  # smaller for deep ReLU/max-pool stacks, where 1e-5 crosses kinks
+    # the speed report's job (parity.experiments.bench); None: the first sample's first
+    # call, its batch scaled up by drawing rows, with this entry's init_params
+    bench: BenchSize | None = None
     doc: str = ""
 
     def sample_list(self):

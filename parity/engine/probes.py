@@ -47,32 +47,33 @@ class ConventionGap:
 
 @dataclass(frozen=True)
 class SameResults:
-    """The scratch side of entry ``a`` against the scratch side of entry ``b`` (the
-    reference), both fed ``a``'s parameters, samples and upstream gradients: every
-    quantity of ``b`` (output, input and parameter gradients, inputs after) must match."""
+    """The scratch side of LayerPair ``pair`` against the scratch side of ``reference``
+    (the same component), both fed ``pair``'s parameters, samples and upstream gradients:
+    every quantity of the reference (output, input and parameter gradients, inputs after)
+    must match within the dtype's tolerance.  Build it with ``SameResults.of``."""
 
     component: str
-    a: str  # the implementation under test
-    b: str  # the reference implementation
-    why: str = ""
+    variant: str  # "<pair's variant> = <reference's variant>"
+    pair: object  # LayerPair: the implementation under test
+    reference: object  # LayerPair: the implementation it must agree with
     dtypes: tuple = DTYPES
 
-    @property
-    def variant(self):
-        return f"{self.a} = {self.b}"
+    @classmethod
+    def of(cls, pair, reference):
+        return cls(pair.component, f"{pair.variant} = {reference.variant}", pair, reference)
 
     def run(self, dtype):
-        pa, pb = find(self.component, self.a), find(self.component, self.b)
-        # a's entry with b's builder: the same seeded params and douts for both
-        reference = replace(pa, scratch=pb.scratch)
+        # the pair with the reference's builder: the same seeded params and douts for both
+        reference = replace(self.pair, scratch=self.reference.scratch)
+        label = dict(component=self.component, variant=self.variant, dtype=dtype,
+                     oracle=f"scratch {self.reference.variant}")
         checks = []
-        for sample in pa.sample_list():
+        for sample in self.pair.sample_list():
             if dtype not in sample.dtypes:
                 continue
-            ours = pa.scratch_results(sample, dtype)
+            ours = self.pair.scratch_results(sample, dtype)
             theirs = reference.scratch_results(sample, dtype)
             checks += [compare(ours.get(q, np.array(np.nan)), expected, tolerance_for(dtype),
-                               component=self.component, variant=self.variant, dtype=dtype,
-                               quantity=q, sample=sample.name, oracle=f"scratch {self.b}")
+                               quantity=q, sample=sample.name, **label)
                        for q, expected in theirs.items()]
         return checks

@@ -1,65 +1,44 @@
-"""Benchmark workloads: what the speed report times, built through the registry.
+"""Benchmark workloads: what the speed report times, derived from the registry.
 
-A ``Workload`` names a registered ``LayerPair`` and gives it a benchmark-sized
-job (batch 100, float32).  ``build`` turns it into a ``Bench``: for each side
-("scratch", "torch", "torch cuda" when asked) a zero-argument function per
-phase ("forward", "backward"), made with the pair's own factories and weight
-transfer -- so the report times exactly the code the parity suite checks.
+Every registered ``LayerPair`` is a workload (``workloads``): ``build`` times it at
+batch 100 in float32 -- by default the entry's first sample (its first call), scaled
+up to ``BATCH`` rows by drawing rows of that sample, with the entry's own
+``init_params``; an entry whose samples are too small to say anything about speed
+names its benchmark size itself (``LayerPair.bench``, a ``BenchSize``: e.g. the MLP's
+784 -> 100 Affine, SimpleConvNet's convolution).  ``build`` makes a ``Bench``: for each
+side ("scratch", "torch", "torch cuda" when asked) a zero-argument function per phase
+("forward", "backward"), made with the pair's own factories and weight transfer -- so
+the report times exactly the code the parity suite checks.  Other registry kinds
+(optimizer trajectories, probes, training runs, initializers, augmentation, data
+loaders) are not timed: they are checked, not hot paths.
 
-Adding a component is one row in ``WORKLOADS``, e.g. (once the layer exists)::
-
-    Workload("Convolution", "book", inputs=randn((100, 1, 28, 28)),
-             params=normal(W=(30, 1, 5, 5), b=(30,)), flops=weight_flops),
-
-``params=None`` uses the pair's own ``init_params``; give shapes when the
-parity-sized ones are too small to time.  Models hook in through
-``MODEL_BENCHES``: functions ``devices -> Bench``, most simply
-``model_bench("MLP", {"scratch": {"train step": f, "inference 500": g},
-"torch": {...}})``, which takes the scratch/torch target from ``TARGETS``.
-``training_bench`` builds one from a ``parity.experiments.training.MODELS`` network: a
-training step (forward, backward, SGD update) on one batch of 100, and
-inference (test mode, no gradients) over ``INFERENCE_IMAGES`` images in
-batches of 100.  The 10,000-image test set costs 10,000 / INFERENCE_IMAGES
-times that (every batch is the same work; the phase name says the factor):
-the speed section times each job >= 30 times, and 10k images per call would
-take DeepConvNet's scratch side alone minutes.
+Models come from the one model table (``parity.experiments.tables.MODELS``):
+``MODEL_BENCHES`` holds one function ``devices -> Bench`` per model, made by
+``training_bench``: a training step (forward, backward, SGD update) on one batch of
+100 -- the same step the training runs take, twin with the book's loss -- and inference
+(test mode, no gradients) over ``INFERENCE_IMAGES`` images in batches of 100, with the
+entry's scratch/torch target for the training step.  The 10,000-image test set costs
+10,000 / INFERENCE_IMAGES times that (every batch is the same work; the phase name says
+the factor): the speed section times each job >= 30 times, and 10k images per call
+would take DeepConvNet's scratch side alone minutes.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-import parity.pairs.conv as conv_pairs
-import parity.pairs.normalization as norm_pairs
 from parity.engine.compare import compare
-from parity.engine.inputs import TORCH_DTYPE, cast, labels, one_hot, source
-from parity.engine.registry import find
+from parity.engine.inputs import TORCH_DTYPE, cast, labels, source
+from parity.engine.layer_pair import BENCH_BATCH, LayerPair
+from parity.engine.registry import load_all
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import load_into_torch
-from parity.experiments.training import MODELS, prepare
+from parity.experiments.tables import MODELS, SGD
+from parity.experiments.training import prepare
 
-BATCH = 100
+BATCH = BENCH_BATCH
 DTYPE = "float32"
-
-
-# ---- input and parameter makers (rng -> arrays, float64; cast to DTYPE later) ----
-def randn(*shapes):
-    return lambda rng: tuple(rng.standard_normal(s) for s in shapes)
-
-
-def with_labels(num_classes, one_hot_labels=False):
-    """Logits (BATCH, C) and their labels, as index or one-hot rows."""
-    def make(rng):
-        t = labels(rng, BATCH, num_classes)
-        return rng.standard_normal((BATCH, num_classes)), (
-            one_hot(t, num_classes) if one_hot_labels else t)
-    return make
-
-
-def normal(scale=0.1, **shapes):
-    return lambda rng: {k: rng.standard_normal(s) * scale for k, s in shapes.items()}
 
 
 def weight_flops(params, out):
@@ -70,51 +49,33 @@ def weight_flops(params, out):
     return 2.0 * out.size * fan_in
 
 
-@dataclass(frozen=True)
-class Workload:
-    component: str
-    variant: str
-    inputs: Callable  # rng -> tuple of float64 arrays (integer labels stay integer)
-    params: Callable | None = None  # rng -> book-layout params; None: the pair's init_params
-    flops: Callable | None = None  # (params, forward output) -> forward FLOPs
-    train: bool | None = None  # train_flg / .train() for layers with modes
-    # () -> the LayerPair at benchmark size, from the factory that registers it, for pairs
-    # whose twin has fixed sizes (e.g. a Convolution's filter count); None: the registered one
-    pair: Callable | None = None
-
-    @property
-    def name(self):
-        return f"{self.component} [{self.variant}]"
+def name_of(pair):
+    return f"{pair.component} [{pair.variant}]"
 
 
-ACTIVATION_SHAPE = (BATCH, 30, 24, 24)  # SimpleConvNet's conv1 output: where activations cost
-WORKLOADS = [
-    Workload("step", "default", randn(ACTIVATION_SHAPE)),
-    Workload("sigmoid", "default", randn(ACTIVATION_SHAPE)),
-    Workload("tanh", "default", randn(ACTIVATION_SHAPE)),
-    Workload("relu", "default", randn(ACTIVATION_SHAPE)),
-    Workload("softmax", "default", randn((BATCH, 10))),
-    # the MLP's first layer, 784 -> 100
-    Workload("Affine", "book-layout (in,out)", randn((BATCH, 784)),
-             params=normal(W=(784, 100), b=(100,)), flops=weight_flops),
-    Workload("SoftmaxWithLoss", "book", with_labels(10)),
-    Workload("SoftmaxWithLoss", "log_softmax", with_labels(10)),
-    Workload("MeanSquaredError", "book", with_labels(10, one_hot_labels=True)),
-    Workload("MeanSquaredError", "mean", with_labels(10, one_hot_labels=True)),
-    # SimpleConvNet's convolution and pooling; LeNet-5's C1 output for the average pool
-    Workload("Convolution", "5x5, stride 1, pad 0", randn((BATCH, 1, 28, 28)),
-             params=normal(W=(30, 1, 5, 5), b=(30,)), flops=weight_flops,
-             pair=lambda: conv_pairs.convolution(30, 1, 5, 5)),
-    Workload("Pooling", "2x2, stride 2, pad 0", randn(ACTIVATION_SHAPE)),
-    Workload("AvgPooling", "2x2, stride 2, pad 0", randn((BATCH, 6, 28, 28))),
-    # the BatchNorm MLP's hidden layer, training mode (batch statistics)
-    Workload("BatchNormalization (N,D)", "book", randn((BATCH, 100)), train=True,
-             pair=lambda: norm_pairs.batch_norm(norm_pairs.BN2, "book", (BATCH, 100))),
-    Workload("Dropout", "book", randn(ACTIVATION_SHAPE), train=True),
-    Workload("Flatten", "default", randn((BATCH, 30, 12, 12))),  # SimpleConvNet's pool output
-]
-# Targets for the scratch/torch training-step time (float32, batch 100, same threads).
-TARGETS = {"MLP": 1.0, "SimpleConvNet": 1.0, "DeepConvNet": 2.0}
+def workloads():
+    """Every registered LayerPair: each is timed."""
+    return [e for e in load_all() if isinstance(e, LayerPair)]
+
+
+def scaled_to_batch(inputs, rng):
+    """The inputs with ``BATCH`` rows drawn from the first input's rows; inputs with the
+    same number of rows (labels) take the same rows; the rest (a scalar) stay."""
+    first = np.asarray(inputs[0])
+    if first.ndim == 0:
+        return list(inputs)
+    rows = rng.integers(0, len(first), BATCH)
+    return [x[rows] if np.ndim(x) and len(x) == len(first) else x for x in inputs]
+
+
+def job(pair, rng):
+    """(params, inputs, train) of ``pair``'s benchmark, float64 (labels stay integer)."""
+    call = pair.sample_list()[0].calls[0]
+    if pair.bench is None:
+        return pair.init_params(rng), scaled_to_batch(call.inputs, rng), call.train
+    params = {k: 0.1 * rng.standard_normal(shape) for k, shape in pair.bench.params}
+    return (params or pair.init_params(rng),
+            [rng.standard_normal(shape) for shape in pair.bench.inputs], call.train)
 
 
 @dataclass
@@ -133,9 +94,10 @@ def side_name(device):
     return "torch" if device == "cpu" else f"torch {device}"
 
 
-def model_bench(name, sides):
-    """A model's Bench: ``sides`` maps side -> {"train step": fn, "inference 10k": fn}."""
-    targets = {"train step": TARGETS[name]} if name in TARGETS else {}
+def model_bench(name, sides, target=None):
+    """A model's Bench: ``sides`` maps side -> {"train step": fn, "inference 10k": fn};
+    ``target``: the largest acceptable scratch/torch train-step time."""
+    targets = {"train step": target} if target is not None else {}
     return Bench(name, "model", sides, targets=targets)
 
 
@@ -150,14 +112,15 @@ def _sync(device):
     return torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
 
-def training_bench(name, model):
-    """A model Bench from ``parity.experiments.training.MODELS[model]``: both sides hold the same
+def training_bench(model):
+    """A model Bench from a ``parity.experiments.tables.Model``: both sides hold the same
     float32 weights (book initialisation) and train with SGD on the same batch."""
+    name, shape = model.bench_name, model.input_shape
+
     def make(devices):
-        setup, scratch_opt, _ = prepare(model, "SGD", DTYPE)
-        net, flat = setup.net, MODELS[model][2]
+        setup, scratch_opt, _ = prepare(model, SGD, DTYPE)
+        net = setup.net
         rng = source("bench", name)
-        shape = (784,) if flat else (1, 28, 28)
         x = cast(rng.random((INFERENCE_IMAGES, *shape)), DTYPE)  # pixel-like, in [0, 1)
         t = labels(rng, INFERENCE_IMAGES, 10)
         xb, tb = x[:BATCH], t[:BATCH]
@@ -173,13 +136,13 @@ def training_bench(name, model):
         sides = {"scratch": {"train step": scratch_step, inference_phase(): scratch_inference}}
         for device in devices:
             sides[side_name(device)] = _torch_model_side(model, device, x, t)
-        bench = model_bench(name, sides)
+        bench = model_bench(name, sides, model.target)
         bench.shape = f"train {BATCH}x{'x'.join(map(str, shape))}, infer {INFERENCE_IMAGES}"
         # training mode (batch statistics; first replayed dropout mask on both sides): in
         # test mode from its start state the book's BatchNorm divides by sqrt(eps), which
         # magnifies float32 rounding 1000x (parity.pairs.normalization's documented gap)
         with torch.no_grad():
-            theirs = prepare(model, "SGD", DTYPE)[0].twin(torch.from_numpy(xb)).numpy()
+            theirs = prepare(model, SGD, DTYPE)[0].twin(torch.from_numpy(xb)).numpy()
         bench.agreement = compare(net.predict(xb, train_flg=True), theirs, tolerance_for(DTYPE),
                                   component=name, variant="model", dtype=DTYPE,
                                   quantity="logits", sample="bench", oracle="torch")
@@ -189,11 +152,11 @@ def training_bench(name, model):
 
 def _eval_twin(model, device):
     """A fresh twin with the same initial weights, in test mode."""
-    return prepare(model, "SGD", DTYPE)[0].twin.to(device).eval()
+    return prepare(model, SGD, DTYPE)[0].twin.to(device).eval()
 
 
 def _torch_model_side(model, device, x, t):
-    setup, _, torch_opt = prepare(model, "SGD", DTYPE)
+    setup, _, torch_opt = prepare(model, SGD, DTYPE)
     twin = setup.twin.to(device)
     x, t = torch.from_numpy(x).to(device), torch.from_numpy(t).to(device)
     xb, tb = x[:BATCH], t[:BATCH]
@@ -214,34 +177,28 @@ def _torch_model_side(model, device, x, t):
     return {"train step": step, inference_phase(): inference}
 
 
-# Models: functions devices -> Bench (targets from TARGETS by name).
-MODEL_BENCHES = [
-    training_bench("MLP", "MLP 784-100-100-10"),
-    training_bench("MLP + BatchNorm", "MLP 784-100-100-10 + BatchNorm"),
-    training_bench("SimpleConvNet", "SimpleConvNet"),
-    training_bench("LeNet-5", "LeNet-5 (tanh)"),
-    training_bench("DeepConvNet", "DeepConvNet"),
-]
+# Models: functions devices -> Bench, one per model of the table.
+MODEL_BENCHES = [training_bench(model) for model in MODELS]
 
 
-def _scratch_side(pair, workload, params, inputs):
+def _scratch_side(pair, train, params, inputs):
     layer = pair.scratch(params)
-    mode = {} if workload.train is None else {"train_flg": workload.train}
+    mode = {} if train is None else {"train_flg": train}
     phases = {"forward": lambda: layer.forward(*inputs, **mode)}
     if pair.backward:
         out = layer.forward(*inputs, **mode)
-        dout = cast(source("bench", workload.name, "dout").standard_normal(np.shape(out)),
+        dout = cast(source("bench", name_of(pair), "dout").standard_normal(np.shape(out)),
                     DTYPE)
         phases["backward"] = lambda: layer.backward(dout)
     return phases
 
 
-def _torch_side(pair, workload, params, inputs, device):
+def _torch_side(pair, train, params, inputs, device):
     module = pair.torch(params).to(TORCH_DTYPE[DTYPE])
     load_into_torch(module, params, pair.params)
     module.to(device)
-    if workload.train is not None:
-        module.train(workload.train)
+    if train is not None:
+        module.train(train)
     tensors = [torch.from_numpy(x.copy()).to(device) for x in inputs]
     for i in pair.grad_inputs:
         tensors[i].requires_grad_(True)
@@ -255,14 +212,15 @@ def _torch_side(pair, workload, params, inputs, device):
     phases = {"forward": forward}
     if pair.backward:
         out = module(*tensors)
-        dout = cast(source("bench", workload.name, "dout").standard_normal(tuple(out.shape)),
+        dout = cast(source("bench", name_of(pair), "dout").standard_normal(tuple(out.shape)),
                     DTYPE)
         dout = torch.from_numpy(dout).to(device)
         wrt = [tensors[i] for i in pair.grad_inputs] + [
             p for p in module.parameters() if p.requires_grad]
 
         def backward():  # dx and every parameter gradient, graph kept for the next call
-            grads = torch.autograd.grad(out, wrt, dout, retain_graph=True)
+            # allow_unused: a penalty module holds biases it never reads
+            grads = torch.autograd.grad(out, wrt, dout, retain_graph=True, allow_unused=True)
             sync()
             return grads
 
@@ -270,24 +228,24 @@ def _torch_side(pair, workload, params, inputs, device):
     return phases
 
 
-def build(workload, devices=("cpu",)):
-    """The workload's Bench: scratch plus one torch side per device."""
-    pair = workload.pair() if workload.pair else find(workload.component, workload.variant)
-    rng = source("bench", workload.name)
-    make_params = workload.params or pair.init_params
-    params = {k: cast(v, DTYPE) for k, v in make_params(rng).items()}
-    inputs = [cast(x, DTYPE) for x in workload.inputs(rng)]
-    sides = {"scratch": _scratch_side(pair, workload, params, inputs)}
+def build(pair, devices=("cpu",)):
+    """The Bench of a registered LayerPair (``workloads``): scratch plus one torch side per
+    device, on the entry's benchmark job (``job``)."""
+    name = name_of(pair)
+    params, inputs, train = job(pair, source("bench", name))
+    params = {k: cast(v, DTYPE) for k, v in params.items()}
+    inputs = [cast(x, DTYPE) for x in inputs]
+    sides = {"scratch": _scratch_side(pair, train, params, inputs)}
     for device in devices:
-        sides[side_name(device)] = _torch_side(pair, workload, params, inputs, device)
+        sides[side_name(device)] = _torch_side(pair, train, params, inputs, device)
     ours = np.asarray(sides["scratch"]["forward"]())
     theirs = sides["torch"]["forward"]().detach().cpu().numpy()
-    agreement = compare(ours, theirs, tolerance_for(DTYPE), component=workload.component,
-                        variant=workload.variant, dtype=DTYPE, quantity="out",
+    agreement = compare(ours, theirs, tolerance_for(DTYPE), component=pair.component,
+                        variant=pair.variant, dtype=DTYPE, quantity="out",
                         sample="bench", oracle="torch")
     flops = {}
-    if workload.flops:
-        flops["forward"] = workload.flops(params, ours)
+    if any(link.scratch == "W" for link in pair.params):  # Affine, Convolution
+        flops["forward"] = weight_flops(params, ours)
         flops["backward"] = 2 * flops["forward"]
-    return Bench(workload.name, "component", sides, flops, agreement=agreement,
-                 shape=" ".join("x".join(map(str, x.shape)) for x in inputs))
+    return Bench(name, "component", sides, flops, agreement=agreement,
+                 shape=" ".join("x".join(map(str, np.shape(x))) for x in inputs))

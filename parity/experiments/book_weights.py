@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from parity.engine.registry import Skipped
 from parity.engine.runner import OUT_DIR, all_threads, write_atomic
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import book_links, load_into_torch
+from parity.experiments.tables import DEEP_CONVNET, SIMPLE_CONVNET
 from scratch.weights import WeightsError, load_pickle
 
 ENV_VAR = "DLFS_WEIGHTS"
@@ -57,7 +58,7 @@ PUBLISHED = [
               "b7f55a27988ba34c3777b0f1bbd464817c8a4db855723e6ff26f703501917a13", 0.9352,
               scratch=S.SampleNet,
               torch=lambda: T.MultiLayerNet(784, (50, 100), 10, "sigmoid")),
-    Published("SimpleConvNet", "simple_convnet_params.pkl",
+    Published(SIMPLE_CONVNET.name, "simple_convnet_params.pkl",
               "a5da99cffddafcfe5e686e79dc0ec3a7cc993b58e64f483b50960511e5e85344", 0.9600,
               scratch=lambda p: S.SimpleConvNet(params=p), torch=T.SimpleConvNet, flatten=False,
               book_file="params.pkl"),  # ch07/params.pkl in oreilly-japan/deep-learning-...
@@ -65,16 +66,13 @@ PUBLISHED = [
     # convention.  Evaluated in float32: torch has no fast float64 convolution on the CPU
     # (oneDNN is float32-only), and 10,000 images in float64 take about a minute per side.
     # The float64 evaluation -- the book's own arithmetic -- is the slow entry below.
-    Published("DeepConvNet", "deep_convnet_params.pkl",
+    Published(DEEP_CONVNET.name, "deep_convnet_params.pkl",
               "4b7a27baee2037605afa94d3f514ca9fa9cc96623739328609765073cfd5f802", 0.9797,
               scratch=lambda p: S.DeepConvNet(params=p, dropout_convention="book"),
               torch=lambda: T.DeepConvNet(dropout=lambda: TL.Dropout(0.5, "book")),
               flatten=False, dtype="float32"),
 ]
 SLOW = [dataclasses.replace(PUBLISHED[-1], dtype="float64")]
-
-_results = {}  # network -> table rows of its last run, for the CSV
-
 
 def weights_dir(folder=None):
     folder = folder or os.environ.get(ENV_VAR)
@@ -130,9 +128,14 @@ def _evaluate(spec, path, mnist_root):
 
 @dataclass(frozen=True)
 class BookWeights:
+    """A registry entry: ``run`` returns the checks; ``evaluate`` returns them with the
+    ``book_weights.csv`` rows.  ``rows``: a list ``run`` also appends those rows to (the
+    CLI passes one in to write the CSV of the entries that ran)."""
+
     spec: Published
     dtypes: tuple = ("published",)
     slow: bool = False
+    rows: list | None = field(default=None, compare=False)
 
     @property
     def variant(self):
@@ -144,14 +147,21 @@ class BookWeights:
         return f"book weights: {self.spec.network}"
 
     def run(self, dtype):
+        rows, checks = self.evaluate()
+        if self.rows is not None:
+            self.rows.extend(rows)
+        return checks
+
+    def evaluate(self):
+        """(book_weights.csv rows, checks) of the published network on both sides."""
         with all_threads():  # 10,000 images through full-size networks
             ours, theirs, t, wdtype = evaluate(self.spec)
         pred_s, pred_t = ours.argmax(1), theirs.argmax(1)
         acc = {"scratch": float(np.mean(pred_s == t)), "torch": float(np.mean(pred_t == t))}
         agreement = float(np.mean(pred_s == pred_t))
-        _results[(self.spec.network, wdtype)] = [
-            {"network": self.spec.network, "impl": impl, "accuracy": a, "agreement": agreement,
-             "published": self.spec.accuracy, "dtype": wdtype} for impl, a in acc.items()]
+        rows = [{"network": self.spec.network, "impl": impl, "accuracy": a,
+                 "agreement": agreement, "published": self.spec.accuracy, "dtype": wdtype}
+                for impl, a in acc.items()]
         label = dict(component=self.component, variant=self.variant, dtype=wdtype,
                      sample="MNIST test (10,000)")
         exact = tolerance_for("exact")
@@ -159,22 +169,17 @@ class BookWeights:
                           quantity=f"accuracy ({impl})", **label) for impl, a in acc.items()]
         checks.append(compare(pred_s, pred_t, exact, quantity="predictions", **label))
         checks.append(compare(ours, theirs, tolerance_for(wdtype), quantity="logits", **label))
-        return checks
+        return rows, checks
 
 
-def evaluated(network):
-    """Whether ``network`` was evaluated in this process (its rows are in results_frame)."""
-    return network in _results
-
-
-def results_frame():
-    rows = [r for network in _results.values() for r in network]
+def results_frame(rows):
     return pd.DataFrame(rows, columns=["network", "impl", "accuracy", "agreement", "published",
                                        "dtype"])
 
 
-def write_csv(out_dir=OUT_DIR):
-    df = results_frame()
+def write_csv(rows, out_dir=OUT_DIR):
+    """``book_weights.csv`` from ``BookWeights`` rows (nothing written without rows)."""
+    df = results_frame(rows)
     if not df.empty:
         write_atomic(Path(out_dir) / "book_weights.csv", df.to_csv(index=False))
     return df
@@ -192,13 +197,13 @@ def main(argv=None):
         os.environ[ENV_VAR] = args.dlfs_weights
     if args.mnist_root:
         os.environ["MNIST_ROOT"] = args.mnist_root
-    failed = 0
+    failed, rows = 0, []
     for spec in PUBLISHED + (SLOW if args.slow else []):
         try:
-            failed += sum(not c.passed for c in BookWeights(spec).run("published"))
+            failed += sum(not c.passed for c in BookWeights(spec, rows=rows).run("published"))
         except Skipped as why:
             print(f"skipped {spec.network}: {why}")
-    df = write_csv(args.out)
+    df = write_csv(rows, args.out)
     print(df.to_string(index=False) if not df.empty else "nothing evaluated")
     return 1 if failed else 0
 

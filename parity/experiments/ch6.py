@@ -19,12 +19,11 @@ import pandas as pd
 import torch
 
 import scratch.models as SM
-import scratch.optimizers as SO
 import torch_ref.layers as TL
 import torch_ref.models as TM
-import torch_ref.optimizers as TO
 from parity.engine.inputs import NP_DTYPE, TORCH_DTYPE, source
 from parity.engine.transfer import to_numpy
+from parity.experiments.tables import OPTIMIZERS, SGD, Optimizer
 from parity.experiments.training import (
     BatchSampler,
     build_pair,
@@ -34,14 +33,6 @@ from parity.experiments.training import (
     twin_parameters,
 )
 from parity.experiments.training import accuracies as side_accuracies
-
-# name -> (scratch optimizer class, twin factory, the book's lr in optimizer_compare_mnist)
-OPTIMIZERS = {
-    "SGD": (SO.SGD, TO.SGD, 0.01),
-    "Momentum": (SO.Momentum, TO.Momentum, 0.01),
-    "AdaGrad": (SO.AdaGrad, TO.AdaGrad, 0.01),
-    "Adam": (SO.Adam, TO.Adam, 0.001),
-}
 
 
 @dataclass(frozen=True)
@@ -100,7 +91,7 @@ class Config:
     activation: str = "relu"
     batchnorm: bool = False
     dropout: float = 0.0
-    optimizer: str = "SGD"
+    optimizer: Optimizer = SGD  # a parity.experiments.tables entry
     lr: float | None = None  # None: the book's lr for this optimizer
     weight_decay: float = 0.0
 
@@ -129,11 +120,10 @@ def build(config, n_in, hidden, dtype, seed=0):
 
 def optimizers(config, setup):
     """The scratch optimizer and its twin; weight decay on weights only (param groups)."""
-    scratch_cls, twin, book_lr = OPTIMIZERS[config.optimizer]
-    lr = book_lr if config.lr is None else config.lr
+    optimizer = config.optimizer
+    lr = optimizer.lr if config.lr is None else config.lr
     named = zip((link.scratch for link in setup.links), twin_parameters(setup.twin, setup.links))
-    return (scratch_cls(lr=lr, weight_decay=config.weight_decay),
-            twin(TO.param_groups(named, config.weight_decay), lr=lr))
+    return optimizer.with_decay(lr, config.weight_decay, named)
 
 
 def train(config, x, t, steps, batch_size, settings, every=None, evaluate=None, progress=None):
@@ -198,7 +188,7 @@ def run_configs(name, configs, fit, progress=None):
 
 def optimizer_compare(data, s, progress=None):
     """optimizer_compare_mnist: MultiLayerNet 784-[100]*4-10, batch 128, four optimizers."""
-    configs = [Config(name, optimizer=name) for name in OPTIMIZERS]
+    configs = [Config(optimizer.name, optimizer=optimizer) for optimizer in OPTIMIZERS]
     return run_configs("optimizer comparison", configs, lambda c, p: train(
         c, data.x, data.t, s.steps, s.batch_size, s, progress=p), progress)
 

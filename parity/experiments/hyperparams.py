@@ -26,12 +26,11 @@ import pandas as pd
 import torch
 
 import scratch.models as SM
-import scratch.optimizers as SO
 import torch_ref.models as TM
-import torch_ref.optimizers as TO
 from parity.engine.compare import compare
 from parity.engine.inputs import TORCH_DTYPE, source
 from parity.engine.tolerances import tolerance_for
+from parity.experiments.tables import SGD
 from parity.experiments.training import (
     BatchSampler,
     build_pair,
@@ -84,12 +83,6 @@ def load_book_subset(search, dtype="float64"):
     return x[: search.train_size], t[: search.train_size]
 
 
-def sgd_pair(lr, weight_decay, twin_named_params):
-    """The book's SGD with weight decay on weights, and its torch.optim.SGD twin."""
-    return (SO.SGD(lr=lr, weight_decay=weight_decay),
-            TO.SGD(TO.param_groups(twin_named_params, weight_decay), lr=lr))
-
-
 def evaluate(setup, x, t):
     """Accuracy and loss of both sides on (x, t), inference mode."""
     net, twin = setup.net, setup.twin
@@ -105,7 +98,7 @@ def evaluate(setup, x, t):
     return scores
 
 
-def run_trial(config, train, val, search, dtype="float64", optimizers=sgd_pair):
+def run_trial(config, train, val, search, dtype="float64", optimizer=SGD):
     """Train one configuration on both sides.  Returns (history, curve): per epoch the
     train/validation accuracy and loss of each side, and the per-step loss curve."""
     make_net = lambda **kw: SM.MultiLayerNet(784, search.hidden, 10, **kw)  # noqa: E731
@@ -113,7 +106,7 @@ def run_trial(config, train, val, search, dtype="float64", optimizers=sgd_pair):
     setup = build_pair(make_net, make_twin, dtype, seed=search.seed)
     named = zip([link.scratch for link in setup.links],
                 twin_parameters(setup.twin, setup.links), strict=True)
-    scratch_opt, torch_opt = optimizers(config.lr, config.weight_decay, named)
+    scratch_opt, torch_opt = optimizer.with_decay(config.lr, config.weight_decay, named)
     (x, t), (x_val, t_val) = train, val
     sampler = BatchSampler(len(x), search.batch_size, search.seed)
     per_epoch = len(sampler.epoch(0))
@@ -131,7 +124,7 @@ def run_trial(config, train, val, search, dtype="float64", optimizers=sgd_pair):
     return pd.DataFrame(history), curve
 
 
-def run_search(search, x, t, dtype="float64", optimizers=sgd_pair, progress=None):
+def run_search(search, x, t, dtype="float64", optimizer=SGD, progress=None):
     """Every configuration on both sides.  Returns (results, histories): one row per
     trial (final validation accuracy/loss per side, each side's rank, the loss-curve
     check), and {trial: per-epoch history}."""
@@ -139,7 +132,7 @@ def run_search(search, x, t, dtype="float64", optimizers=sgd_pair, progress=None
     tol = tolerance_for(f"training-{dtype}")
     rows, histories = [], {}
     for config in configurations(search).itertuples(index=False):
-        history, curve = run_trial(config, train, val, search, dtype, optimizers)
+        history, curve = run_trial(config, train, val, search, dtype, optimizer)
         losses = compare(curve.loss_scratch.to_numpy(), curve.loss_torch.to_numpy(), tol,
                          component="hyperparameter search", dtype=dtype,
                          quantity=f"trial {config.trial} loss at every step", oracle="torch")

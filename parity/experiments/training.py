@@ -1,5 +1,6 @@
 """Training-run parity: the same batches, the same initial weights, both sides.
 
+What is trained with what: ``parity.experiments.tables`` (models and optimizers).
 ``BatchSampler`` is the one sampler both sides draw from: each epoch is a
 seeded permutation (shuffle without replacement -- the book's Trainer samples
 with replacement).  ``train_side_by_side`` runs a scratch network with its
@@ -17,12 +18,8 @@ import torch
 
 import scratch.augment
 import scratch.mnist
-import scratch.models as SM
-import scratch.optimizers as SO
 import torch_ref.augment
 import torch_ref.layers as TL
-import torch_ref.models as TM
-import torch_ref.optimizers as TO
 from parity.engine.inputs import NP_DTYPE, TORCH_DTYPE, replayed_masks, source
 from parity.engine.registry import Skipped
 from parity.engine.transfer import book_links, load_into_torch, read_from_torch, torch_tensor
@@ -89,16 +86,6 @@ def train_side_by_side(net, twin, scratch_opt, torch_opt, x, t, batches, links,
     return curve, read_from_torch(twin, links)
 
 
-# ---- the book's optimizers with their twins, for whole training runs ----
-# (lr as in the book's ch06 comparison; each twin configured for exact parity)
-OPTIMIZERS = {
-    "SGD": (lambda: SO.SGD(lr=0.1), lambda groups: TO.SGD(groups, lr=0.1)),
-    "Momentum": (lambda: SO.Momentum(lr=0.01), lambda groups: TO.Momentum(groups, lr=0.01)),
-    "AdaGrad": (lambda: SO.AdaGrad(lr=0.01), lambda groups: TO.AdaGrad(groups, lr=0.01)),
-    "Adam": (lambda: SO.Adam(lr=0.001), lambda groups: TO.Adam(groups, lr=0.001)),
-}
-
-
 def twin_parameters(twin, links):
     """The twin's parameters in the scratch network's order (book names W1, b1, ...)."""
     return [torch_tensor(twin, link.torch) for link in links]
@@ -141,35 +128,6 @@ def masks_as_layers(next_mask_source, convention, p):
     return lambda: TL.Dropout(p, convention, mask_source=next_mask_source())
 
 
-def deep_convnet_pair():
-    """ch08's DeepConvNet (book dropout, ratio 0.5) on both sides, masks replayed."""
-    masks = mask_factory(0.5, "training", "DeepConvNet")
-    return (lambda **kw: SM.DeepConvNet(dropout_masks=masks(), **kw),
-            lambda: TM.with_book_loss(TM.DeepConvNet(
-                dropout=masks_as_layers(masks(), "book", 0.5))), False)
-
-
-# The networks trained side by side (scratch factory, twin factory, input flattened?).
-MODELS = {
-    "MLP 784-100-100-10": (
-        lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, **kw),
-        lambda: TM.with_book_loss(TM.MultiLayerNet(784, (100, 100), 10)), True),
-    # the book's MultiLayerNetExtend with its BatchNorm (book convention on both sides)
-    "MLP 784-100-100-10 + BatchNorm": (
-        lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, use_batchnorm=True, **kw),
-        lambda: TM.with_book_loss(TM.MultiLayerNet(
-            784, (100, 100), 10, batchnorm=lambda n: TL.BatchNormalization(
-                n, eps=SM.BATCHNORM_EPS["book"], convention="book"))), True),
-    "SimpleConvNet": (
-        lambda **kw: SM.SimpleConvNet(**kw),
-        lambda: TM.with_book_loss(TM.SimpleConvNet()), False),
-    "LeNet-5 (tanh)": (
-        lambda **kw: SM.LeNet5("tanh", **kw),
-        lambda: TM.with_book_loss(TM.LeNet5("tanh")), False),
-    "DeepConvNet": deep_convnet_pair(),
-}
-
-
 def load_mnist(flatten, dtype):
     """((x_train, t_train), (x_test, t_test)) in ``dtype``; Skipped without MNIST."""
     try:
@@ -192,12 +150,10 @@ def accuracies(setup, x, t, batch_size=100):
 
 
 def prepare(model, optimizer, dtype, seed=0):
-    """``model`` on both sides from the same initial weights, with ``optimizer`` on each:
-    (Setup, scratch optimizer, torch optimizer)."""
-    make_net, make_twin, _ = MODELS[model]
-    setup = build_pair(make_net, make_twin, dtype, seed)
-    make_scratch_opt, make_torch_opt = OPTIMIZERS[optimizer]
-    return setup, make_scratch_opt(), make_torch_opt(twin_parameters(setup.twin, setup.links))
+    """``model`` (a ``tables.Model``) on both sides from the same initial weights, with
+    ``optimizer`` (a ``tables.Optimizer``) on each: (Setup, scratch optimizer, torch one)."""
+    setup = build_pair(model.scratch, model.twin, dtype, seed)
+    return setup, *optimizer.for_run(twin_parameters(setup.twin, setup.links))
 
 
 def train_model(model, optimizer, dtype, x, t, steps, batch_size=100, seed=0, **kw):

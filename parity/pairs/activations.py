@@ -5,7 +5,7 @@ import numpy as np
 import scratch.layers as S
 import torch_ref.layers as T
 from parity.engine.inputs import with_values
-from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.layer_pair import BENCH_BATCH, BenchSize, LayerPair, Sample
 from parity.engine.registry import register
 
 EXTREMES = [1000.0, -1000.0, 800.0, -800.0, 30.0, -30.0]
@@ -36,13 +36,15 @@ def stateless(component, scratch_cls, twin, samples=elementwise_samples, **kw):
                      torch=lambda p: twin(), samples=samples, **kw)
 
 
+# timed where activations cost: SimpleConvNet's conv1 output
+ACTIVATION_BENCH = BenchSize(((BENCH_BATCH, 30, 24, 24),))
 register(
     # forward only: its derivative is 0 almost everywhere and undefined at 0
-    stateless("step", S.Step, T.Step, backward=False, grad_inputs=()),
-    stateless("sigmoid", S.Sigmoid, T.Sigmoid),
-    stateless("tanh", S.Tanh, T.Tanh),
+    stateless("step", S.Step, T.Step, backward=False, grad_inputs=(), bench=ACTIVATION_BENCH),
+    stateless("sigmoid", S.Sigmoid, T.Sigmoid, bench=ACTIVATION_BENCH),
+    stateless("tanh", S.Tanh, T.Tanh, bench=ACTIVATION_BENCH),
     # ReLU at exactly 0: book and F.relu both give gradient 0 (torch.maximum would give 0.5).
-    stateless("relu", S.Relu, T.Relu),
+    stateless("relu", S.Relu, T.Relu, bench=ACTIVATION_BENCH),
     stateless("softmax", S.Softmax, T.Softmax, samples=softmax_samples),
 )
 

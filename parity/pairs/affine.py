@@ -3,7 +3,7 @@
 import scratch.layers as S
 import torch_ref.layers as T
 from parity.engine.inputs import with_values
-from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.layer_pair import BENCH_BATCH, BenchSize, LayerPair, Sample
 from parity.engine.registry import register
 from parity.engine.transfer import Link
 
@@ -29,5 +29,7 @@ register(
               torch=lambda p: T.Affine(*p["W"].shape), samples=affine_samples,
               init_params=affine_params,
               params=(Link("W", "1.weight", "transpose"), Link("b", "1.bias")),
+              # timed as the MLP's first layer, 784 -> 100
+              bench=BenchSize(((BENCH_BATCH, 784),), (("W", (784, 100)), ("b", (100,)))),
               doc="nn.Linear stores weight (out, in): transfer W.T, compare dW transposed"),
 )

@@ -16,7 +16,7 @@ import scratch.conv as S
 import scratch.conv_fast as SF
 import torch_ref.conv as T
 from parity.engine.inputs import with_values
-from parity.engine.layer_pair import LayerPair, Sample
+from parity.engine.layer_pair import BENCH_BATCH, BenchSize, LayerPair, Sample
 from parity.engine.probes import ConventionGap, SameResults
 from parity.engine.registry import register
 from parity.engine.transfer import Link
@@ -59,7 +59,7 @@ FAST = "fast"  # the last part of a FastConvolution entry's variant
 
 
 def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8),
-                fast=False):
+                fast=False, bench=None):
     """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``.
     ``fast``: the scratch side is ``FastConvolution`` (same constructor)."""
     layer = SF.FastConvolution if fast else S.Convolution
@@ -71,36 +71,39 @@ def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(
     return LayerPair(
         "Convolution", setting((FH, FW), stride, pad, *extra),
         scratch=lambda p: layer(p["W"], p.get("b"), stride, pad),
-        torch=lambda p: T.Convolution(FN, C, FH, FW, stride, pad, bias),
+        torch=lambda p: T.Convolution(*p["W"].shape, stride, pad, bias),
         samples=samples or image_samples((2, C) + image), init_params=init_params,
-        params=(Link("W", "weight"),) + ((Link("b", "bias"),) if bias else ()),
+        params=(Link("W", "weight"),) + ((Link("b", "bias"),) if bias else ()), bench=bench,
         doc="nn.Conv2d: same weight layout, no kernel flip")
 
 
-def max_pooling(kernel, stride=None, pad=0, samples=None, image=(2, 3, 6, 6)):
+def max_pooling(kernel, stride=None, pad=0, samples=None, image=(2, 3, 6, 6), bench=None):
     return LayerPair(
         "Pooling", setting(kernel, stride or kernel, pad),
         scratch=lambda p: S.Pooling(*kernel, stride, pad),
         torch=lambda p: T.Pooling(*kernel, stride, pad),
-        samples=samples or image_samples(image, pooling=True),
+        samples=samples or image_samples(image, pooling=True), bench=bench,
         doc="nn.MaxPool2d: -inf padding, gradient to the first maximum of a window")
 
 
 def avg_pooling(kernel, stride=None, pad=0, count_include_pad=True, samples=None,
-                image=(2, 3, 6, 6)):
+                image=(2, 3, 6, 6), bench=None):
     extra = [] if count_include_pad else ["count_include_pad=False"]
     return LayerPair(
         "AvgPooling", setting(kernel, stride or kernel, pad, *extra),
         scratch=lambda p: S.AvgPooling(*kernel, stride, pad, count_include_pad),
         torch=lambda p: T.AvgPooling(*kernel, stride, pad, count_include_pad),
-        samples=samples or image_samples(image, pooling=True),
+        samples=samples or image_samples(image, pooling=True), bench=bench,
         doc="nn.AvgPool2d; count_include_pad=True (torch's default) divides by the window area")
 
 
 CONVOLUTIONS = [  # (FN, C, FH, FW), settings
-    # SimpleConvNet's first layer (C = 1, 5x5), on small images
-    ((3, 1, 5, 5), {}),
-    ((4, 3, 3, 3), dict(pad=1, image=(5, 5))),
+    # SimpleConvNet's first layer (C = 1, 5x5), on small images; timed at its real size
+    ((3, 1, 5, 5), dict(bench=BenchSize(((BENCH_BATCH, 1, 28, 28),),
+                                        (("W", (30, 1, 5, 5)), ("b", (30,)))))),
+    # timed as a DeepConvNet-like layer, 16 -> 32 channels on 14x14
+    ((4, 3, 3, 3), dict(pad=1, image=(5, 5), bench=BenchSize(
+        ((BENCH_BATCH, 16, 14, 14),), (("W", (32, 16, 3, 3)), ("b", (32,)))))),
     # non-square kernel, stride 2, bias off
     ((3, 2, 2, 3), dict(stride=2, pad=1, bias=False, image=(6, 7))),
     # non-square stride and pad; rows 6 and 7 fall outside every window (their dx is 0)
@@ -108,16 +111,14 @@ CONVOLUTIONS = [  # (FN, C, FH, FW), settings
 ]
 for sizes, kw in CONVOLUTIONS:
     book, fast = convolution(*sizes, **kw), convolution(*sizes, **kw, fast=True)
-    register(book, fast, SameResults(
-        "Convolution", fast.variant, book.variant,
-        why="FastConvolution feeds the same product in blocks over a padded grid"))
+    register(book, fast, SameResults.of(fast, book))
 
 register(
-    max_pooling((2, 2)),  # SimpleConvNet's pooling
+    max_pooling((2, 2), bench=BenchSize(((BENCH_BATCH, 30, 24, 24),))),  # SimpleConvNet's
     max_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),  # overlapping windows
     max_pooling((2, 3), stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6)),
 
-    avg_pooling((2, 2)),
+    avg_pooling((2, 2), bench=BenchSize(((BENCH_BATCH, 6, 28, 28),))),  # LeNet-5's C1 output
     avg_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),
     avg_pooling((3, 3), stride=2, pad=1, count_include_pad=False, image=(2, 2, 7, 7)),
     avg_pooling((2, 3), stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6)),

@@ -10,7 +10,7 @@ numerical gradient, redrawing the mask on every forward, cannot work).
 import scratch.layers as S
 import torch_ref.layers as T
 from parity.engine.inputs import replayed_masks
-from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.layer_pair import BENCH_BATCH, BenchSize, Call, LayerPair, Sample
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
 
@@ -34,7 +34,8 @@ def dropout(convention):
     return LayerPair("Dropout", convention,
                      scratch=lambda p: S.Dropout(P, convention, mask_source=replayed_masks(P)),
                      torch=lambda p: T.Dropout(P, convention, mask_source=replayed_masks(P)),
-                     samples=dropout_samples)
+                     samples=dropout_samples,
+                     bench=BenchSize(((BENCH_BATCH, 30, 24, 24),)))  # SimpleConvNet's conv1
 
 
 register(dropout("book"), dropout("inverted"))
@@ -61,4 +62,5 @@ def flatten_samples(rng):
 
 
 register(LayerPair("Flatten", "default", scratch=lambda p: S.Flatten(),
-                   torch=lambda p: T.Flatten(), samples=flatten_samples))
+                   torch=lambda p: T.Flatten(), samples=flatten_samples,
+                   bench=BenchSize(((BENCH_BATCH, 30, 12, 12),))))  # SimpleConvNet's pool

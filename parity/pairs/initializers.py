@@ -37,13 +37,17 @@ def moments(w):
 @dataclass(frozen=True)
 class InitPair:
     component: str  # the scratch initializer
-    variant: str  # its torch twin
+    twin: str  # its torch twin, the entry's variant
     scratch: Callable  # (book shape, numpy Generator) -> array
     torch: Callable  # (torch-layout tensor, torch.Generator) -> filled tensor
     std: Callable  # the rule: (fan_in, fan_out) -> standard deviation of the distribution
     distribution: str = "normal"
     twin_gap: str = ""  # why the twin's std is *not* the rule's (documented trap)
     dtypes: tuple = DTYPES
+
+    @property
+    def variant(self):
+        return self.twin
 
     def run(self, dtype):
         return [c for shape, layout in SHAPES.items() for c in self.checks(shape, layout, dtype)]

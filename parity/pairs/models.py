@@ -1,5 +1,9 @@
 """Whole networks as twin pairs: logits, loss, input gradient and every parameter gradient.
 
+Components are named by the scratch class (the model table of the experiments,
+``parity.experiments.tables``, names the trained models; a test keeps those names in
+one place).
+
 Small configurations keep the finite-difference oracle affordable; the book's
 full-size networks are exercised by the published-weights and training checks.
 """
@@ -106,7 +110,7 @@ SMALL_CONV = dict(input_dim=IMAGE, filter_num=3, filter_size=3, hidden_size=5, o
 LENET_IMAGE = (1, 12, 12)
 
 register(
-    model_pair("SimpleConvNet", "small, log_softmax loss",
+    model_pair(S.SimpleConvNet.__name__, "small, log_softmax loss",
                scratch_net=lambda p: with_input_grad(S.SimpleConvNet(
                    **SMALL_CONV, params=p, loss_convention="log_softmax")),
                torch_net=lambda: T.with_book_loss(T.SimpleConvNet(**SMALL_CONV), "log_softmax"),
@@ -185,11 +189,11 @@ DEEP_IMAGE = (1, 8, 8)  # 8 -> 8 -> 8 -> 4 -> 4 -> 6 -> 3 -> 3 -> 3 -> 1: 64 fea
 
 
 def deep_convnet_pair():
-    masks = mask_factory(DROPOUT_P, "DeepConvNet")
+    masks = mask_factory(DROPOUT_P, S.DeepConvNet.__name__)
     shapes = [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3),
               (64, 64, 3, 3), (64, 50), (50, N_OUT)]
     return model_pair(
-        "DeepConvNet", "book dropout, 8x8 input",
+        S.DeepConvNet.__name__, "book dropout, 8x8 input",
         scratch_net=lambda p: with_input_grad(S.DeepConvNet(
             DEEP_IMAGE, 50, N_OUT, params=p, dropout_ratio=DROPOUT_P, dropout_masks=masks(),
             loss_convention="log_softmax")),

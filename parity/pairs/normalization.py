@@ -13,7 +13,7 @@ import numpy as np
 
 import scratch.layers as S
 import torch_ref.layers as T
-from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.layer_pair import BENCH_BATCH, BenchSize, Call, LayerPair, Sample
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import register
 from parity.engine.transfer import Link
@@ -65,7 +65,7 @@ def gamma_beta(features):
     return init
 
 
-def batch_norm(component, convention, shape):
+def batch_norm(component, convention, shape, bench=None):
     # book: one statistic per activation; torch: per channel (axis 1)
     features = int(np.prod(shape[1:])) if convention == "book" else shape[1]
     eps = EPS[convention]
@@ -73,14 +73,16 @@ def batch_norm(component, convention, shape):
         component, convention,
         scratch=lambda p: S.BatchNormalization(p["gamma"], p["beta"], eps=eps,
                                                convention=convention),
-        torch=lambda p: T.BatchNormalization(features, eps=eps, convention=convention,
+        torch=lambda p: T.BatchNormalization(len(p["gamma"]), eps=eps, convention=convention,
                                              input_ndim=len(shape)),
-        samples=samples_for(shape), init_params=gamma_beta(features), **LINKS)
+        samples=samples_for(shape), init_params=gamma_beta(features), bench=bench, **LINKS)
 
 
 BN2, BN4 = "BatchNormalization (N,D)", "BatchNormalization (N,C,H,W)"
 register(
-    batch_norm(BN2, "book", (N, D)),
+    # timed as the BatchNorm MLP's hidden layer, training mode (batch statistics)
+    batch_norm(BN2, "book", (N, D), bench=BenchSize(
+        ((BENCH_BATCH, 100),), (("gamma", (100,)), ("beta", (100,))))),
     batch_norm(BN2, "torch", (N, D)),
     batch_norm(BN4, "book", (4, C, H, W)),
     batch_norm(BN4, "torch", (4, C, H, W)),

@@ -62,29 +62,33 @@ def momentum(component, scratch_cls, twin):
     )
 
 
+# Components are named by the scratch class (the optimizer table of the experiments,
+# parity.experiments.tables, names its entries; a test keeps those names in one place).
 register(
-    pair("SGD", "default", S.SGD, T.SGD, 0.1),
-    *momentum("Momentum", S.Momentum, T.Momentum),
-    *momentum("Nesterov", S.Nesterov, T.Nesterov),
-    pair("AdaGrad", "eps 1e-7", S.AdaGrad, T.AdaGrad, 0.1, (StateLink("h", "sum"),)),
-    pair("RMSprop", "alpha=decay_rate, eps 1e-7", lambda lr, **wd: S.RMSprop(lr, 0.9, **wd),
+    pair(S.SGD.__name__, "default", S.SGD, T.SGD, 0.1),
+    *momentum(S.Momentum.__name__, S.Momentum, T.Momentum),
+    *momentum(S.Nesterov.__name__, S.Nesterov, T.Nesterov),
+    pair(S.AdaGrad.__name__, "eps 1e-7", S.AdaGrad, T.AdaGrad, 0.1, (StateLink("h", "sum"),)),
+    pair(S.RMSprop.__name__, "alpha=decay_rate, eps 1e-7",
+         lambda lr, **wd: S.RMSprop(lr, 0.9, **wd),
          lambda groups, lr: T.RMSprop(groups, lr, 0.9), 0.01, (StateLink("h", "square_avg"),)),
-    *(pair("Adam", convention, lambda lr, c=convention, **wd: S.Adam(lr, convention=c, **wd),
+    *(pair(S.Adam.__name__, convention,
+           lambda lr, c=convention, **wd: S.Adam(lr, convention=c, **wd),
            lambda groups, lr, c=convention: T.Adam(groups, lr, convention=c), 0.01,
            (StateLink("m", "exp_avg"), StateLink("v", "exp_avg_sq"), STEP))
       for convention in ("book", "torch")),
     # AdamW's weight_decay is decoupled: the trajectory's wd goes to AdamW, not to the gradient
-    OptimizerPair("AdamW", "decoupled", lambda lr, wd: S.AdamW(lr, weight_decay=wd),
+    OptimizerPair(S.AdamW.__name__, "decoupled", lambda lr, wd: S.AdamW(lr, weight_decay=wd),
                   lambda groups, lr: T.AdamW(groups, lr), 0.01, TRAJECTORIES,
                   (StateLink("m", "exp_avg"), StateLink("v", "exp_avg_sq"), STEP)),
 )
 
 register(
-    ConventionGap("Momentum", "book v=-lr*buf", "torch buffer",
+    ConventionGap(S.Momentum.__name__, "book v=-lr*buf", "torch buffer",
                   lambda rng: Trajectory("step decay, probe", STEP_DECAY),
                   ("step25/W1", "step25/b2"), why=MOMENTUM_GAP),
-    ConventionGap("Adam", "book", "torch", lambda rng: Trajectory("tiny gradients 1e-6, probe",
-                                                                  grad_scale=1e-6),
+    ConventionGap(S.Adam.__name__, "book", "torch",
+                  lambda rng: Trajectory("tiny gradients 1e-6, probe", grad_scale=1e-6),
                   ("step1/W1", "step25/W1", "step25/b2"),
                   why="book: eps 1e-7 on the uncorrected sqrt(v), i.e. torch eps "
                       "1e-7/sqrt(1-b2^t) (3.2e-6 at t=1): with gradients ~1e-6 the steps differ"),

@@ -1,7 +1,8 @@
 """Training-run parity on MNIST: 200 steps, same batches, same initial weights.
 
-The MLP runs are part of ``make parity``; the SimpleConvNet runs take ~1.5 min
-and are marked slow (``make test-slow``, ``python -m parity --slow``).
+One run per model of ``parity.experiments.tables.MODELS`` and each of its ``runs``
+optimizers, in its ``dtypes``.  The MLP runs are part of ``make parity``; the others
+take minutes and are marked slow (``make test-slow``, ``python -m parity --slow``).
 """
 
 from dataclasses import dataclass
@@ -11,29 +12,36 @@ import numpy as np
 from parity.engine.compare import compare
 from parity.engine.registry import register
 from parity.engine.tolerances import Tolerance, tolerance_for
-from parity.experiments.training import MODELS, load_mnist, train_model
+from parity.experiments.tables import MODELS, Model, Optimizer
+from parity.experiments.training import load_mnist, train_model
 
 STEPS = 200
 
 
 @dataclass(frozen=True)
 class TrainingRun:
-    model: str
-    optimizer: str
+    model: Model
+    optimizer: Optimizer
     steps: int = STEPS
-    slow: bool = False
-    dtypes: tuple = ("float64", "float32")
+
+    @property
+    def slow(self):
+        return self.model.slow
+
+    @property
+    def dtypes(self):
+        return self.model.dtypes
 
     @property
     def component(self):
-        return f"training: {self.model}"
+        return f"training: {self.model.name}"
 
     @property
     def variant(self):
-        return f"{self.optimizer}, {self.steps} steps, batch 100"
+        return f"{self.optimizer.name}, {self.steps} steps, batch 100"
 
     def run(self, dtype):
-        (x, t), _ = load_mnist(MODELS[self.model][2], dtype)
+        (x, t), _ = load_mnist(self.model.flatten, dtype)
         curve, final, setup = train_model(self.model, self.optimizer, dtype, x, t, self.steps)
         tol = tolerance_for(f"training-{dtype}")
         drift = curve.index[curve.rel_gap > 1e-6]
@@ -54,14 +62,5 @@ class TrainingRun:
         return checks
 
 
-# Left out: BatchNorm with Adam.  The biases before BatchNorm have zero gradient (the
-# normalisation removes any shift), so each side's gradient is its own rounding noise
-# (~1e-13 in float64) and Adam scales noise up to lr-sized steps: after 200 steps final
-# b2 differs in sign (float64) and W1 by 4.9e-2 relative (float32) -- measured.
-# DeepConvNet runs in float64 only: in float32 eight layers with ReLU kinks and max-pool
-# ties amplify rounding until the runs part (measured after 200 steps: final weights
-# 1e-2 to 1.3 relative apart, SGD and Adam alike); in float64 the loss gap stays <= 1e-6.
-register(*(TrainingRun(model, optimizer, slow=model != "MLP 784-100-100-10",
-                       dtypes=("float64",) if model == "DeepConvNet" else ("float64", "float32"))
-           for model in MODELS for optimizer in ("SGD", "Adam")
-           if not ("BatchNorm" in model and optimizer == "Adam")))
+# Which optimizers and dtypes, and why some are left out: the table's entries.
+register(*(TrainingRun(model, optimizer) for model in MODELS for optimizer in model.runs))

@@ -1,7 +1,8 @@
 """Accuracy: every model trained on MNIST on both sides, from the same weights, same batches.
 
 Each model starts from the book's initialisation (seeded) on the scratch side and
-the same weights in its torch twin (``parity.experiments.training.prepare``); both train on
+the same weights in its torch twin (``parity.experiments.training.prepare``), with the
+optimizer its ``parity.experiments.tables`` entry names; both train on
 the same ``BatchSampler`` batches, dropout layers replay the same masks.  Per
 epoch: mean train loss, train and test accuracy (test mode), and the seconds each
 side spent training (forward, backward, update; evaluation not counted).  The
@@ -19,8 +20,8 @@ from tqdm import tqdm
 
 from parity.engine.registry import Skipped
 from parity.engine.runner import single_threaded
+from parity.experiments.tables import MODELS
 from parity.experiments.training import (
-    MODELS,
     BatchSampler,
     accuracies,
     load_mnist,
@@ -35,15 +36,6 @@ BATCH = 100
 SEED = 0
 MAX_DIFF_PP = 0.1  # final test accuracies: |scratch - torch| in percentage points
 SIDES = ("scratch", "torch")
-# model -> optimizer (parity.experiments.training.OPTIMIZERS): SGD for the MLPs as in ch05/ch06,
-# Adam for the convolutional nets as in the book's ch07/ch08 trainers
-RUNS = {
-    "MLP 784-100-100-10": "SGD",
-    "MLP 784-100-100-10 + BatchNorm": "SGD",
-    "SimpleConvNet": "Adam",
-    "LeNet-5 (tanh)": "Adam",
-    "DeepConvNet": "Adam",
-}
 
 
 @dataclass(frozen=True)
@@ -66,10 +58,11 @@ def subset(data, plan):
     return (x[: plan.train], t[: plan.train]), (xt[: plan.test], tt[: plan.test])
 
 
-def train_one(model, optimizer, data, plan, progress):
-    """Train ``model`` on both sides; one row per epoch and the per-step loss curve."""
+def train_one(model, data, plan, progress):
+    """Train ``model`` (a ``tables.Model``) with its report optimizer on both sides; one row
+    per epoch and the per-step loss curve."""
     (x, t), (x_test, t_test) = data
-    setup, scratch_opt, torch_opt = prepare(model, optimizer, DTYPE, SEED)
+    setup, scratch_opt, torch_opt = prepare(model, model.optimizer, DTYPE, SEED)
     sampler = BatchSampler(len(x), BATCH, SEED)
     rows, curves, steps = [], [], 0
     for epoch in range(plan.epochs):
@@ -82,8 +75,8 @@ def train_one(model, optimizer, data, plan, progress):
         curves.append(curve)
         train_acc = accuracies(setup, x[: plan.train_eval], t[: plan.train_eval])
         test_acc = accuracies(setup, x_test, t_test)
-        row = {"model": model, "optimizer": optimizer, "dtype": DTYPE, "epoch": epoch + 1,
-               "steps": steps}
+        row = {"model": model.name, "optimizer": model.optimizer.name, "dtype": DTYPE,
+               "epoch": epoch + 1, "steps": steps}
         for side in SIDES:
             row |= {f"train loss {side}": curve[f"loss_{side}"].mean(),
                     f"train acc % {side}": 100 * train_acc[side],
@@ -127,7 +120,7 @@ FINAL_COLUMNS = ["model", "optimizer", "dtype", "train images", "test images", "
 
 @section("accuracy", "Accuracy: models trained on MNIST on both sides", order=20)
 def accuracy(ctx):
-    models = [m for m in RUNS if ctx.selected(m)]
+    models = [m for m in MODELS if ctx.selected(m.name)]
     if not models:
         return None
     plan = FULL if ctx.full else QUICK
@@ -146,12 +139,11 @@ def accuracy(ctx):
     with single_threaded(), tqdm(total=total, desc="accuracy",
                                  disable=not ctx.progress) as progress:
         for model in models:
-            epochs, curve = train_one(model, RUNS[model], flat if MODELS[model][2] else images,
-                                      plan, progress)
+            epochs, curve = train_one(model, flat if model.flatten else images, plan, progress)
             rows += epochs
-            figures.append(Figure(f"accuracy_{slug(model)}",
-                                  curve_plot(model, pd.DataFrame(epochs), curve),
-                                  f"{model}: scratch (thick, solid), torch (thin, dashed)"))
+            figures.append(Figure(f"accuracy_{slug(model.name)}",
+                                  curve_plot(model.name, pd.DataFrame(epochs), curve),
+                                  f"{model.name}: scratch (thick, solid), torch (thin, dashed)"))
     per_epoch = pd.DataFrame(rows)
     final = per_epoch.groupby("model", sort=False).tail(1).copy()
     final["train images"], final["test images"] = n_train, n_test

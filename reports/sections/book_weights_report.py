@@ -2,9 +2,7 @@
 
 ``parity.experiments.book_weights`` loads each pickle into the scratch model and its torch
 twin; both score the 10,000 test images.  The accuracies must equal the
-published figures and the two sides must agree image for image.  When the
-parity section already evaluated a network in this run, its result is reused
-(the same computation, run once).
+published figures and the two sides must agree image for image.
 """
 
 from parity.engine.compare import PASSING, crash
@@ -13,7 +11,6 @@ from parity.experiments.book_weights import (
     ENV_VAR,
     PUBLISHED,
     BookWeights,
-    evaluated,
     results_frame,
 )
 from reports.render import GREEN, RED, highlight
@@ -29,12 +26,10 @@ def book_weights(ctx):
     specs = [s for s in PUBLISHED if ctx.selected(s.network)]
     if not specs:
         return None
-    skipped, problems = [], []
+    skipped, problems, rows = [], [], []
     for spec in specs:
-        if evaluated(spec.network):
-            continue
         try:
-            checks = BookWeights(spec).run("published")
+            checks = BookWeights(spec, rows=rows).run("published")
         except Skipped as why:
             skipped.append(f"skipped {spec.network}: {why} -- set {ENV_VAR} (folder with the "
                            "book's *.pkl) and MNIST_ROOT (folder with MNIST/raw/)")
@@ -45,8 +40,7 @@ def book_weights(ctx):
                                   dtype="published").message())
             continue
         problems += [c.message() for c in checks if c.verdict not in PASSING]
-    df = results_frame()
-    df = df[df["network"].isin([s.network for s in specs])]
+    df = results_frame(rows)
     problems += [f"{r['network']} ({r['impl']}): accuracy {r['accuracy']:.4f}, published "
                  f"{r['published']:.4f}, agreement {r['agreement']:.4f}"
                  for _, r in df.iterrows() if row_colour(r) == RED]

@@ -24,7 +24,6 @@ import threadpoolctl
 import torch
 from tqdm import tqdm
 
-from parity.engine.layer_pair import LayerPair
 from parity.engine.registry import load_all
 from parity.experiments import bench
 from reports.render import GREEN, RED, highlight
@@ -115,8 +114,9 @@ def environment(ctx):
 
 
 def benches(ctx):
-    """Component benches from parity.experiments.bench, then model benches (when models exist)."""
-    components = [bench.build(w, devices()) for w in bench.WORKLOADS if ctx.selected(w.name)]
+    """Component benches (every registry LayerPair), then the model benches."""
+    components = [bench.build(pair, devices()) for pair in bench.workloads()
+                  if ctx.selected(bench.name_of(pair))]
     models = [make(devices()) for make in bench.MODEL_BENCHES]
     return components + [m for m in models if ctx.selected(m.name)]
 
@@ -206,8 +206,6 @@ def speed(ctx):
     load_before = load_line("before timing")
     peaks = matmul_peaks(ctx)
     df = time_benches(items, peaks, ctx)
-    missing = sorted({f"{e.component} [{e.variant}]" for e in load_all()
-                      if isinstance(e, LayerPair)} - {w.name for w in bench.WORKLOADS})
     notes = environment(ctx) + [load_before, load_line("after timing"),
         f"matmul peak (float32 GEMM {PEAK_N}^3, best block of this run): "
         + ", ".join(f"{side} {p:.0f} GFLOP/s" for side, p in peaks.items()),
@@ -217,13 +215,6 @@ def speed(ctx):
         f"per-round ratios, low/high = their range.",
         "Backward GFLOP/s count dx and dW (2x the forward's multiply-adds).",
     ]
-    if missing:
-        notes.append("registry components without a benchmark workload (add a row to "
-                     "parity.experiments.bench.WORKLOADS): " + ", ".join(missing))
-    if not bench.MODEL_BENCHES:
-        targets = ", ".join(f"{m} <= {t}" for m, t in bench.TARGETS.items())
-        notes.append(f"models: none yet -- training-step and 10k-image inference rows (targets "
-                     f"{targets}) appear once parity.experiments.bench.MODEL_BENCHES has entries.")
     problems = [f"{r['component']} {r['phase']}: scratch/torch {r['scratch/torch']:.2f} "
                 f"misses its target {r['target']}" for _, r in df.iterrows()
                 if target_colour(r) == RED]
