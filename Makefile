@@ -2,14 +2,19 @@
 # The first target that needs Python creates .venv and installs the project with
 # its pinned dependencies (constraints.txt); afterwards that step is a no-op.
 
+# The folder of this Makefile: every recipe runs there, so `make -f path/to/Makefile parity`
+# works from any folder (relative MNIST_ROOT/DLFS_WEIGHTS are taken from where make started).
+ROOT       := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 PYTHON     ?= python3
-VENV       ?= .venv
-PY         := $(VENV)/bin/python
-STAMP      := $(VENV)/.installed
-# Folder that contains MNIST/raw/ (see README).  Empty: the code's default (./data).
+VENV       ?= $(ROOT)/.venv
+PY         := $(abspath $(VENV))/bin/python
+STAMP      := $(abspath $(VENV))/.installed
+# Folder that contains MNIST/raw/ (see README).  Empty: the code's default (ROOT/data).
 MNIST_ROOT ?=
 # Folder with the book's published weights (*.pkl).  Empty: book-weight checks are skipped.
 DLFS_WEIGHTS ?=
+override MNIST_ROOT := $(if $(MNIST_ROOT),$(abspath $(MNIST_ROOT)))
+override DLFS_WEIGHTS := $(if $(DLFS_WEIGHTS),$(abspath $(DLFS_WEIGHTS)))
 # FULL=1: `make report` trains on full MNIST epochs instead of the quick subset.
 FULL       ?=
 # Extra pytest arguments, e.g. `make test ARGS="-k softmax"`.
@@ -27,22 +32,22 @@ export MNIST_ROOT DLFS_WEIGHTS
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+$(STAMP): $(ROOT)/pyproject.toml $(ROOT)/constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(abspath $(VENV))
+	cd $(ROOT) && $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
 setup: $(STAMP) ## Create .venv and install the project with pinned dependencies
 
 parity: $(STAMP) ## Run every twin pair: per-component verdicts, reports/out/parity.csv
-	$(PY) -m parity
+	cd $(ROOT) && $(PY) -m parity
 
 check: $(STAMP) ## Check your own implementation of the book: make check IMPL=DIR (or IMPL='subs/*')
 	@test -n "$(IMPL)" || { echo "usage: make check IMPL=DIR  (your book-style implementation)"; exit 2; }
 	$(PY) -m parity check $(IMPL) $(CHECK_ARGS)
 
 report: $(STAMP) ## Write reports/out/ (index.html, parity, accuracy, speed); FULL=1 for full MNIST
-	$(PY) -m reports $(if $(FULL),--full)
+	cd $(ROOT) && $(PY) -m reports $(if $(FULL),--full)
 
 study: $(STAMP) ## Write reports/out/study/: each component's NumPy and torch code side by side
 	$(PY) -m reports --sections study
@@ -52,14 +57,14 @@ docs-screenshot: $(STAMP) ## Regenerate docs/study-page.png, the README's pictur
 	$(PY) -m reports.study.screenshot affine docs/study-page.png
 
 test: $(STAMP) ## Run the test suite (slow training runs excluded)
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	cd $(ROOT) && $(PY) -m pytest -m "not slow" $(ARGS)
 
 test-slow: $(STAMP) ## Run only the slow, marked tests (long training runs)
-	$(PY) -m pytest -m slow $(ARGS)
+	cd $(ROOT) && $(PY) -m pytest -m slow $(ARGS)
 
 lint: $(STAMP) ## Lint with ruff
-	$(PY) -m ruff check .
+	cd $(ROOT) && $(PY) -m ruff check .
 
 clean: ## Remove generated reports and caches (keeps .venv)
-	rm -rf reports/out .pytest_cache .ruff_cache .hypothesis
-	find . -name __pycache__ -type d -not -path './$(VENV)/*' -exec rm -rf {} +
+	cd $(ROOT) && rm -rf reports/out .pytest_cache .ruff_cache .hypothesis
+	cd $(ROOT) && find . -name __pycache__ -type d -not -path './.venv/*' -exec rm -rf {} +

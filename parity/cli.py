@@ -1,8 +1,10 @@
 """``make parity`` / ``python -m parity``: run every twin pair, print verdicts, write the CSV.
 
 Exit status 0 when every check passes (documented convention gaps included),
-1 when any check fails.  Entries that cannot run here (no MNIST files, no
-published weights) are listed as skipped with the setting that enables them.
+1 when any check fails or an entry crashed (a CRASHED row says what raised where;
+the other entries still run and parity.csv is always written), 2 for bad arguments.
+Entries that cannot run here (no MNIST files, no published weights) are listed as
+skipped with the setting that enables them.
 """
 
 import argparse
@@ -13,10 +15,11 @@ import time
 
 import pandas as pd
 
-from parity.engine.compare import KNOWN_DEFECT, PASSING
-from parity.engine.registry import entry_id, load_all
+from parity.engine.compare import CRASHED, KNOWN_DEFECT, PASSING
+from parity.engine.registry import entry_id, load_all, matches
 from parity.engine.runner import (
     OUT_DIR,
+    output_folder_problem,
     run_entries,
     single_threaded,
     summarize,
@@ -29,7 +32,8 @@ from parity.experiments.book_weights import BookWeights
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m parity", description=__doc__.splitlines()[0])
-    p.add_argument("-k", "--select", help="run only entries whose id contains this text")
+    p.add_argument("-k", "--select", help="run only entries whose name contains this text "
+                   "(as printed or as listed: spaces and underscores alike, any case)")
     p.add_argument("--mnist-root", help="folder containing MNIST/raw/ (sets $MNIST_ROOT)")
     p.add_argument("--dlfs-weights", help="folder with the book's published weights "
                    "(sets $DLFS_WEIGHTS)")
@@ -38,7 +42,11 @@ def parse_args(argv=None):
     p.add_argument("--slow", action="store_true", help="also run the slow entries "
                    "(SimpleConvNet training runs, ~1.5 min)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every check")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    problem = "" if args.list else output_folder_problem(args.out)
+    if problem:  # before any work, not after a minute of checks
+        p.error(problem)
+    return args
 
 
 def format_summary(summary, width=34):
@@ -66,7 +74,7 @@ def main(argv=None):
         os.environ["DLFS_WEIGHTS"] = args.dlfs_weights
     entries = load_all()
     if args.list:
-        for e in entries:
+        for e in (e for e in entries if matches(args.select, entry_id(e))):
             doc = getattr(e, "doc", "")
             print(f"{entry_id(e):50s} {', '.join(e.dtypes):17s} {doc}".rstrip())
         return 0
@@ -78,18 +86,22 @@ def main(argv=None):
     with single_threaded():
         checks, skipped = run_entries(entries, args.select, args.slow)
     df = to_frame(checks)
-    if df.empty:
-        for line in skipped:
-            print(f"skipped: {line}")
-        if skipped:
-            return 0
+    if df.empty and not skipped:
         print("no checks ran" + (f" (nothing matches -k {args.select!r})" if args.select else ""))
         return 1
     out = os.path.join(args.out, "parity.csv")
-    write_atomic(out, df.to_csv(index=False))
+    write_atomic(out, df.to_csv(index=False))  # always, even when every entry was skipped
     book = book_weights.write_csv(book_rows, args.out)  # rows exist when those entries ran
     if not book.empty:
         print("Published weights (book_weights.csv):\n" + book.to_string(index=False) + "\n")
+    elif os.path.exists(stale := os.path.join(args.out, "book_weights.csv")):
+        os.remove(stale)  # it would sit beside this run's parity.csv as if from this run
+        print(f"removed {stale}: from an earlier run (no published-weights entry ran now)")
+    if df.empty:
+        for line in skipped:
+            print(f"skipped: {line}")
+        print(f"0 checks, {len(skipped)} skipped -> {out}")
+        return 0
 
     with pd.option_context("display.max_rows", None, "display.width", 160,
                            "display.max_colwidth", 48):
@@ -122,7 +134,9 @@ def main(argv=None):
         print(c.message())
     if len(shown) > 50:
         print(f"... {len(shown) - 50} more in {out}")
+    crashed = sum(c.verdict == CRASHED for c in checks)
     print(f"\n{len(checks)} checks, {len(checks) - len(failures)} passed, {len(failures)} failed"
+          f"{f' ({crashed} of them entries that CRASHED)' if crashed else ''}"
           f"{f', {len(skipped)} skipped' if skipped else ''}"
           f" in {time.perf_counter() - started:.1f} s -> {out}")
     return 1 if failures else 0

@@ -23,7 +23,7 @@ def main(argv=None):
             images, labels = S.load_raw(root, train)
             print(f"{'train' if train else 'test '}: {images.shape} images, {labels.shape} labels "
                   f"under {root / 'MNIST' / 'raw'}")
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:  # missing, or damaged (names the file)
         print(err, file=sys.stderr)
         return 2
     return 0

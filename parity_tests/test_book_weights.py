@@ -6,9 +6,10 @@ import pickle
 import numpy as np
 import pytest
 
-from parity.experiments.book_weights import PUBLISHED, BookWeights
+from parity.engine.registry import Skipped
+from parity.experiments.book_weights import PUBLISHED, BookWeights, find_weights
 from parity_tests.conftest import assert_entry_passes
-from scratch.weights import load_npz, load_pickle, save_npz
+from scratch.weights import WeightsError, load_npz, load_pickle, save_npz
 
 
 class RunsCode:
@@ -47,3 +48,44 @@ def test_published_accuracy_on_both_sides(spec):
     checks = assert_entry_passes(BookWeights(spec), "published")
     assert {c.quantity for c in checks} >= {"accuracy (scratch)", "accuracy (torch)",
                                            "predictions"}
+
+
+# ---- file names, damaged files: a failed row, never a stopped run ----
+def test_the_book_repository_name_is_accepted_too(tmp_path):
+    spec = next(s for s in PUBLISHED if s.book_file)  # SimpleConvNet: ch07/params.pkl
+    with pytest.raises(Skipped) as why:
+        find_weights(spec, tmp_path)
+    assert "simple_convnet_params.pkl or params.pkl" in str(why.value)
+    assert "DLFS_WEIGHTS" in str(why.value)
+    (tmp_path / "params.pkl").write_bytes(b"")  # ch07/params.pkl in the book's repository
+    assert find_weights(spec, tmp_path) == tmp_path / "params.pkl"
+    (tmp_path / spec.file).write_bytes(b"")  # the published name wins when both are there
+    assert find_weights(spec, tmp_path) == tmp_path / spec.file
+
+
+@pytest.mark.parametrize("content", [b"", b"\x80\x04garbage", pickle.dumps([1, 2])[:-3],
+                                     pickle.dumps([np.zeros(2)])])
+def test_a_damaged_pickle_is_an_error_naming_the_file(tmp_path, content):
+    path = tmp_path / "w.pkl"
+    path.write_bytes(content)
+    with pytest.raises(WeightsError, match="w.pkl"):
+        load_pickle(path)
+
+
+def test_a_tampered_weights_file_is_a_crashed_row_naming_the_setting(tmp_path, monkeypatch):
+    from parity.engine.runner import run_entries
+    from parity_tests.test_mnist import write_idx
+
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split in ("train", "t10k"):
+        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (3, 28, 28)))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, 3))
+    spec = PUBLISHED[0]
+    (tmp_path / spec.file).write_bytes(pickle.dumps({"W1": np.zeros(2)}))  # digest differs
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("DLFS_WEIGHTS", str(tmp_path))
+    checks, skipped = run_entries([BookWeights(spec)])
+    assert not skipped and [c.verdict for c in checks] == ["CRASHED"]
+    assert "sample_weight.pkl: sha256" in checks[0].note and "DLFS_WEIGHTS" in checks[0].note

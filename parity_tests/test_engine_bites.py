@@ -15,6 +15,7 @@ import scratch.layers as S
 from parity.engine.compare import compare
 from parity.engine.probes import ConventionGap
 from parity.engine.registry import find
+from parity.engine.runner import run_entries
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import Link
 
@@ -26,7 +27,10 @@ MESSAGE = re.compile(
 
 
 def failures(pair, dtype="float64", **changes):
-    checks = dataclasses.replace(pair, **changes).run(dtype)
+    """The failing checks of ``pair`` with ``changes``, run as make parity runs it (through
+    the runner, where a crash becomes a CRASHED row)."""
+    entry = dataclasses.replace(pair, **changes, dtypes=(dtype,))
+    checks, _ = run_entries([entry])
     return [c for c in checks if not c.passed]
 
 
@@ -109,7 +113,7 @@ def test_affine_weight_copied_without_transpose_is_caught():
     pair = find("Affine", "book-layout (in,out)")
     links = (Link("W", "1.weight", "same"), Link("b", "1.bias"))
     bad = failures(pair, params=links)
-    assert bad and "does not fit" in bad[0].message()
+    assert [c.verdict for c in bad] == ["CRASHED"] and "does not fit" in bad[0].message()
 
 
 def test_finite_differences_alone_catch_a_broken_backward():

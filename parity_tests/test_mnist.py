@@ -89,3 +89,114 @@ def test_real_mnist_loaders_agree():
         assert_entry_passes(MnistLoaders(), dtype)
     _, labels = S.load_raw(train=True)
     assert len(labels) == 60000 and list(labels[:6]) == [5, 0, 4, 1, 9, 2]
+
+
+# ---- damaged files: every error names the file and the setting; raw and .gz roots alike ----
+def gzip_all(raw):
+    for path in list(raw.iterdir()):
+        with open(path, "rb") as f, gzip.open(path.with_name(path.name + ".gz"), "wb") as g:
+            shutil.copyfileobj(f, g)
+        path.unlink()
+
+
+def test_a_gzip_only_root_reads_the_same_on_both_sides(tiny_mnist, tmp_path_factory,
+                                                       monkeypatch):
+    root, arrays = tiny_mnist
+    monkeypatch.setenv("DLFS_CACHE", str(tmp_path_factory.mktemp("cache")))
+    gzip_all(root / "MNIST" / "raw")
+    for dtype in MnistLoaders().dtypes:
+        assert_entry_passes(MnistLoaders(root=str(root)), dtype)
+    x, t = T.load_mnist(root, train=False)
+    np.testing.assert_array_equal(t.numpy(), arrays["t10k"][1])
+    # a changed .gz is decompressed again, not read from the stale cache
+    raw = root / "MNIST" / "raw"
+    new = np.roll(arrays["t10k"][1], 1)
+    write_idx(raw / "t10k-labels-idx1-ubyte", new)
+    gzip_all_one = raw / "t10k-labels-idx1-ubyte"
+    with open(gzip_all_one, "rb") as f, gzip.open(raw / "t10k-labels-idx1-ubyte.gz", "wb") as g:
+        shutil.copyfileobj(f, g)
+    gzip_all_one.unlink()
+    os.utime(raw / "t10k-labels-idx1-ubyte.gz", (2e9, 2e9))
+    np.testing.assert_array_equal(T.load_mnist(root, train=False)[1].numpy(), new)
+
+
+def damage(raw, how):
+    """Damage the tiny root's files ``how``; returns the name the error must give."""
+    labels, images = raw / "t10k-labels-idx1-ubyte", raw / "t10k-images-idx3-ubyte"
+    if how == "truncated":
+        images.write_bytes(images.read_bytes()[:-100])
+        return images.name
+    if how == "wrong magic":
+        data = bytearray(labels.read_bytes())
+        data[2] = 0x0D  # float32, not unsigned bytes
+        labels.write_bytes(bytes(data))
+        return labels.name
+    if how == "swapped":
+        a, b = labels.read_bytes(), images.read_bytes()
+        labels.write_bytes(b)
+        images.write_bytes(a)
+        return images.name
+    if how == "count mismatch":
+        write_idx(labels, np.zeros(2, np.uint8))  # 3 images, 2 labels
+        return images.name
+    if how == "label out of range":
+        write_idx(labels, np.array([1, 10, 2]))
+        return labels.name
+    if how == "header only":
+        labels.write_bytes(b"\x00\x00")
+        return labels.name
+    if how == "wrong image size":
+        write_idx(images, np.zeros((3, 28, 27)))
+        return images.name
+    gz = labels.with_name(labels.name + ".gz")
+    if how == "zero-length .gz":
+        gz.write_bytes(b"")
+    elif how == "truncated .gz":
+        gz.write_bytes(gzip.compress(labels.read_bytes())[:-12])
+    labels.unlink()
+    return gz.name
+
+
+DAMAGE = ["truncated", "wrong magic", "swapped", "count mismatch", "label out of range",
+          "header only", "wrong image size", "zero-length .gz", "truncated .gz"]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_damaged_file_is_an_error_naming_it_and_the_setting(tiny_mnist, how):
+    root, _ = tiny_mnist
+    name = damage(root / "MNIST" / "raw", how)
+    with pytest.raises(S.MnistFormatError) as err:
+        S.load_raw(root, train=False)
+    assert name in str(err.value) and "MNIST_ROOT" in str(err.value)
+    assert S.load_raw(root, train=True)[0].shape == (7, 28, 28)  # the other split still reads
+
+
+@pytest.mark.parametrize("how", ["zero-length .gz", "truncated .gz", "truncated"])
+def test_the_torch_side_refuses_damaged_files_too(tiny_mnist, tmp_path_factory, monkeypatch,
+                                                  how):
+    root, _ = tiny_mnist
+    monkeypatch.setenv("DLFS_CACHE", str(tmp_path_factory.mktemp("cache")))
+    damage(root / "MNIST" / "raw", how)
+    with pytest.raises(ValueError, match="MNIST_ROOT"):
+        T.load_mnist(root, train=False)
+
+
+def test_the_loader_entry_turns_a_damaged_file_into_a_crashed_row(tiny_mnist):
+    from parity.engine.runner import run_entries
+
+    root, _ = tiny_mnist
+    damage(root / "MNIST" / "raw", "count mismatch")
+    checks, skipped = run_entries([MnistLoaders(root=str(root))])
+    assert not skipped and {c.verdict for c in checks} == {"CRASHED"}
+    assert "t10k-images-idx3-ubyte: 3 images, but t10k-labels-idx1-ubyte holds 2" in \
+        checks[0].note
+
+
+def test_a_missing_test_labels_file_skips_the_entry_naming_the_setting(tiny_mnist):
+    from parity.engine.runner import run_entries
+
+    root, _ = tiny_mnist
+    (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
+    checks, skipped = run_entries([MnistLoaders(root=str(root))])
+    assert not checks and len(skipped) == 2 and "MNIST_ROOT" in skipped[0]
+    assert "t10k-labels-idx1-ubyte" in skipped[0]

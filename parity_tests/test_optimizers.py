@@ -3,7 +3,6 @@
 import dataclasses
 
 import numpy as np
-import pytest
 
 import scratch.optimizers as S
 import scratch.regularization as R
@@ -12,6 +11,7 @@ from parity.engine.compare import EXPECTED_GAP, MATCH
 from parity.engine.inputs import source
 from parity.engine.optim_pair import SHAPES, Problem, Trajectory
 from parity.engine.registry import find, load_all
+from parity.engine.runner import run_entries
 from parity.engine.tolerances import tolerance_for
 from parity.pairs.optimizers import LAM, SCHEDULES, STEP_DECAY, TRAJECTORIES
 
@@ -204,13 +204,14 @@ def test_schedule_off_by_one_is_caught():
     assert {c.quantity for c in bad} >= {"lr", "step25/W1"}
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_a_crashing_optimizer_is_a_failing_check(dtype):
+def test_a_crashing_optimizer_is_a_failing_check():
     def broken(lr, wd):
         raise RuntimeError("boom")
 
-    bad = failures(find(S.SGD.__name__, "default"), dtype, scratch=broken)
-    assert bad and "the scratch side raised RuntimeError: boom" in bad[0].message()
+    checks, _ = run_entries([dataclasses.replace(find(S.SGD.__name__, "default"), scratch=broken)])
+    bad = [c for c in checks if not c.passed]
+    assert [c.verdict for c in bad] == ["CRASHED"] * 2  # one row per dtype
+    assert "the scratch side raised RuntimeError: boom" in bad[0].message()
 
 
 # ---- the L1/L2 penalties (LayerPairs): biases decayed, or L1 given L2's gradient ----

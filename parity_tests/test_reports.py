@@ -5,6 +5,8 @@ import dataclasses
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -90,10 +92,40 @@ def test_an_interrupted_report_leaves_the_previous_one_intact(tmp_path):
     def ctrl_c(ctx):
         raise KeyboardInterrupt
 
+    # another subset: its parity files differ, and they must not replace the old ones
     with pytest.raises(KeyboardInterrupt):
-        cli.run_report(tiny_context(tmp_path), parity + [Section("x", "X", 99, ctrl_c)])
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()}.keys() == before.keys()
-    assert (tmp_path / "index.html").read_bytes() == before["index.html"]
+        cli.run_report(tiny_context(tmp_path, select="sigmoid"),
+                       parity + [Section("x", "X", 99, ctrl_c)])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # whole, not half-new
+    assert not list(tmp_path.parent.glob(f".{tmp_path.name}.*"))  # no staging folder left
+
+
+def test_a_subset_run_names_the_files_it_kept_from_an_earlier_report(tmp_path, capsys):
+    (tmp_path / "book_weights.csv").write_text("network\nold\n")
+    parity = [s for s in load_sections() if s.name == "parity"]
+    assert cli.run_report(tiny_context(tmp_path), parity) == 0
+    assert "kept from an earlier report: book_weights.csv" in capsys.readouterr().out
+    assert "book_weights.csv" in (tmp_path / "index.html").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threads", "0"], "must be at least 1"),
+    (["--threads", "two"], "expected a whole number"),
+])
+def test_bad_threads_are_refused_before_any_work(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--out", str(tmp_path), *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # index.html not rewritten
+
+
+def test_out_that_is_a_file_and_empty_sections_are_refused(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SystemExit):
+        cli.main(["--out", str(tmp_path / "f")])
+    assert "is a file" in capsys.readouterr().err
+    assert cli.main(["--out", str(tmp_path / "o"), "--sections", ""]) == 2
+    assert "names no section" in capsys.readouterr().out
 
 
 def test_a_crashing_section_is_shown_and_fails_the_run(tmp_path):
@@ -234,3 +266,25 @@ def test_index_renders_in_headless_chromium(report, tmp_path):
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[:2] == (2400, 1280)
     assert pixels[..., :3].std() > 0.05, "the page rendered blank"
+
+
+def test_loading_the_sections_does_not_import_cpp_extension():
+    """Its import logs "No CUDA runtime is found, using CUDA_HOME=..." on every run."""
+    code = ("import sys; from reports.section import load_sections; load_sections(); "
+            "print('torch.utils.cpp_extension' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parents[1])
+    assert run.stdout.strip() == "False" and "CUDA_HOME" not in run.stderr
+
+
+
+def test_parity_rows_come_in_the_same_order_from_make_parity_and_make_report():
+    """The report's sections import some pairs modules first; load_all still orders the
+    entries by module, so parity.csv has the same row order from both commands."""
+    code = ("import json, sys; {pre}from parity.engine.registry import load_all; "
+            "print(json.dumps([[e.component, e.variant] for e in load_all()]))")
+    pre = "from reports.section import load_sections; load_sections(); "
+    orders = [subprocess.run([sys.executable, "-c", code.format(pre=p)], capture_output=True,
+                             text=True, timeout=120, cwd=Path(__file__).parents[1]).stdout
+              for p in ("", pre)]
+    assert orders[0] and orders[0] == orders[1]

@@ -1,16 +1,22 @@
 """``make report`` / ``python -m reports``: run every report section, write reports/out/.
 
 Quick mode (default) finishes in minutes on 2 cores; ``--full`` (FULL=1) runs
-full-MNIST epochs and longer timing.  Each file is written atomically and
-index.html last, so an interrupted run leaves the previous report readable.
+full-MNIST epochs and longer timing.  The report is written as a set: into a fresh
+folder beside the output folder (starting from a copy of the previous report), which
+replaces the output folder only at the end -- an interrupted run leaves the previous
+report whole.  A subset run (``-k``, ``--sections``) keeps the previous report's other
+files and says which ones, on the terminal and in index.html.
 Exit status 0 when every section ran (failures they report are shown in red),
-1 when a section crashed.
+1 when a section crashed, 2 for bad arguments.
 """
 
 import argparse
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -18,12 +24,23 @@ from pathlib import Path
 
 import torch
 
-from parity.engine.runner import OUT_DIR, write_atomic
+from parity.engine.runner import OUT_DIR, output_folder_problem, write_atomic
 from reports.render import index_html, write_section
 from reports.section import Context, load_sections
 
 # (rounds, timed blocks per round, seconds per block) per mode
 TIMING = {False: (3, 5, 0.01), True: (5, 15, 0.04)}
+
+
+def at_least_one(text):
+    """--threads: an integer >= 1 (0 would reach torch.set_num_threads and abort there)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
 
 
 def parse_args(argv=None):
@@ -32,11 +49,15 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(OUT_DIR), help="output folder (default reports/out)")
     p.add_argument("-k", "--select", help="only components/entries whose name contains this")
     p.add_argument("--sections", help="comma-separated section names (default: all)")
-    p.add_argument("--threads", type=int, default=torch.get_num_threads(),
+    p.add_argument("--threads", type=at_least_one, default=torch.get_num_threads(),
                    help="threads for NumPy's BLAS and torch (default: torch's, %(default)s)")
     p.add_argument("--mnist-root", help="folder containing MNIST/raw/ (sets $MNIST_ROOT)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    problem = output_folder_problem(args.out)
+    if problem:
+        p.error(problem)
+    return args
 
 
 def context(args):
@@ -59,7 +80,41 @@ def commit():
 
 
 def run_report(ctx, sections):
-    """Run ``sections``, write their files and index.html; returns the number that crashed."""
+    """Run ``sections``, write their files and index.html; returns the number that crashed.
+
+    Everything goes into a fresh folder next to ``ctx.out`` that replaces it at the end
+    (``swap_in``); a crash or Ctrl-C before that removes the fresh folder and leaves the
+    previous report as it was."""
+    final = Path(ctx.out)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.new-"))
+    try:
+        previous = set()
+        if final.is_dir():
+            shutil.copytree(final, stage, dirs_exist_ok=True)
+            previous = {p.name for p in final.iterdir()}
+        crashed = _run_into(dataclasses.replace(ctx, out=stage), sections, previous)
+        os.chmod(stage, 0o755)  # mkdtemp makes 0700; reports are for reading
+        swap_in(stage, final)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    print(f"-> {final / 'index.html'}")
+    return crashed
+
+
+def swap_in(stage, final):
+    """Replace the folder ``final`` by ``stage``: two renames, then the old one is removed."""
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+        os.replace(final, old / final.name)
+    os.replace(stage, final)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _run_into(ctx, sections, previous):
     started = time.perf_counter()
     ran = []
     for s in sections:
@@ -74,11 +129,16 @@ def run_report(ctx, sections):
             state = "FAILED"
             traceback.print_exc()
         print(f"{s.name}: {state} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    written = {"index.html"} | {name for _, _, files, _ in ran for name in files}
+    kept = sorted(previous - written)
     header = [f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} in "
               f"{time.perf_counter() - started:.0f} s, {'full' if ctx.full else 'quick'} mode"
               + (f", subset -k {ctx.select!r}" if ctx.select else "") + f", commit {commit()}"]
+    if kept:
+        header.append("not rewritten by this run, kept from an earlier report: "
+                      + ", ".join(kept))
+        print(header[-1])
     write_atomic(ctx.out / "index.html", index_html(header, ran))
-    print(f"-> {ctx.out / 'index.html'}")
     return sum(1 for *_, error in ran if error)
 
 
@@ -87,11 +147,12 @@ def main(argv=None):
     if args.mnist_root:
         os.environ["MNIST_ROOT"] = args.mnist_root
     sections = load_sections()
-    if args.sections:
-        wanted = args.sections.split(",")
+    if args.sections is not None:
+        wanted = [w.strip() for w in args.sections.split(",") if w.strip()]
         unknown = set(wanted) - {s.name for s in sections}
-        if unknown:
-            print(f"unknown sections {sorted(unknown)}; have {[s.name for s in sections]}")
+        if unknown or not wanted:
+            print(f"--sections {args.sections!r}: " + (f"unknown {sorted(unknown)}" if unknown
+                  else "names no section") + f"; have {','.join(s.name for s in sections)}")
             return 2
         sections = [s for s in sections if s.name in wanted]
     return 1 if run_report(context(args), sections) else 0

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from parity.engine.registry import matches
+
 
 @dataclass
 class Context:
@@ -41,7 +43,7 @@ class Context:
     block_s: float = 0.01  # seconds per timed block
 
     def selected(self, name):
-        return not self.select or self.select.lower() in name.lower()
+        return matches(self.select, name)
 
 
 @dataclass

@@ -26,6 +26,14 @@ registry requires it to give this one's numbers.
 
 import numpy as np
 
+from scratch.checks import (
+    check_dout,
+    check_ndim,
+    check_nonnegative_int,
+    check_positive_int,
+    check_window_fits,
+    fail,
+)
 from scratch.layers import Layer
 
 
@@ -98,15 +106,33 @@ class Convolution(Layer):
     W: (FN, C, FH, FW) filters; b: (FN,) biases, or None for a layer without bias.
     """
 
+    out_shape = None  # set by forward
+
     def __init__(self, W, b, stride=1, pad=0):
         super().__init__()
+        where = type(self).__name__
+        check_ndim(where, "W", W, 4, "filters (FN, C, FH, FW)")
+        if b is not None and np.shape(b) != W.shape[:1]:
+            fail(where, f"b has shape {np.shape(b)}, W {W.shape} needs ({W.shape[0]},)")
+        check_positive_int(where, "stride", stride)
+        check_nonnegative_int(where, "pad", pad)
         self.params = {"W": W} if b is None else {"W": W, "b": b}
         self.stride, self.pad = pair(stride), pair(pad)
 
+    def checked_output_shape(self, x):
+        """(N, FN, OH, OW) for ``x``, once ``x`` is checked against the filters."""
+        where, W = f"{type(self).__name__}.forward", self.params["W"]
+        check_ndim(where, "x", x, 4, "images (N, C, H, W)")
+        if x.shape[1] != W.shape[1]:
+            fail(where, f"x has {x.shape[1]} channels, W expects {W.shape[1]} (W is {W.shape})")
+        check_window_fits(where, x.shape[2:], W.shape[2:], self.pad)
+        self.out_shape = (len(x), W.shape[0],
+                          *output_shape(x.shape[2:], W.shape[2:], self.stride, self.pad))
+        return self.out_shape
+
     def forward(self, x):
         W = self.params["W"]
-        FN = W.shape[0]
-        OH, OW = output_shape(x.shape[2:], W.shape[2:], self.stride, self.pad)
+        _, FN, OH, OW = self.checked_output_shape(x)
         self.x_shape = x.shape
         self.col = im2col(x, W.shape[2:], self.stride, self.pad)
         out = self.col @ W.reshape(FN, -1).T  # (N*OH*OW, FN): every window times every filter
@@ -115,6 +141,7 @@ class Convolution(Layer):
         return out.reshape(len(x), OH, OW, FN).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
+        check_dout("Convolution.backward", dout, self.out_shape, unit="image")
         W = self.params["W"]
         FN = W.shape[0]
         dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # the rows of forward's product
@@ -128,19 +155,33 @@ class Convolution(Layer):
 class _Pool(Layer):
     """What both poolings share: window size, stride (default: the window), padding."""
 
+    out_shape = None  # set by forward
+
     def __init__(self, pool_h, pool_w, stride=None, pad=0):
         super().__init__()
+        where = type(self).__name__
+        check_positive_int(where, "pool_h, pool_w", (pool_h, pool_w))
+        check_positive_int(where, "stride", 1 if stride is None else stride)
+        check_nonnegative_int(where, "pad", pad)
         self.kernel = (pool_h, pool_w)
         self.stride = pair(self.kernel if stride is None else stride)
         self.pad = pair(pad)
         self.overlapping = any(s < k for s, k in zip(self.stride, self.kernel, strict=True))
         if any(2 * p > k for p, k in zip(self.pad, self.kernel, strict=True)):
             # as torch: a window could then lie in the padding only (max -inf, average 0/0)
-            raise ValueError(f"pad {pad} must be at most half the window {self.kernel}")
+            fail(where, f"pad {pad} must be at most half the window {self.kernel}")
 
     def taps(self, x_shape):
         out_size = output_shape(x_shape[-2:], self.kernel, self.stride, self.pad)
         return window_taps(self.kernel, out_size, self.stride)
+
+    def check_input(self, x):
+        """``x`` must be images the window fits in; keeps the output shape for backward."""
+        where = f"{type(self).__name__}.forward"
+        check_ndim(where, "x", x, 4, "images (N, C, H, W)")
+        check_window_fits(where, x.shape[2:], self.kernel, self.pad, "window")
+        self.out_shape = x.shape[:2] + output_shape(x.shape[2:], self.kernel, self.stride,
+                                                    self.pad)
 
 
 class Pooling(_Pool):
@@ -153,6 +194,7 @@ class Pooling(_Pool):
     """
 
     def forward(self, x):
+        self.check_input(x)
         self.x_shape = x.shape
         self.image = pad_image(x, self.pad, -np.inf)  # pad 0: x itself, no copy
         out = None
@@ -163,6 +205,7 @@ class Pooling(_Pool):
         return out
 
     def backward(self, dout):
+        check_dout("Pooling.backward", dout, self.out_shape, unit="image")
         dimage = np.zeros_like(self.image)
         taken = np.zeros(self.out.shape, dtype=bool)  # window has met its maximum already
         for _, _, window in self.taps(self.x_shape):
@@ -193,6 +236,7 @@ class AvgPooling(_Pool):
         return sum(image[window] for _, _, window in self.taps(x.shape))
 
     def forward(self, x):
+        self.check_input(x)
         self.x_shape = x.shape
         if self.count_include_pad:
             self.count = self.kernel[0] * self.kernel[1]
@@ -201,6 +245,7 @@ class AvgPooling(_Pool):
         return self.window_sum(x) / self.count
 
     def backward(self, dout):
+        check_dout("AvgPooling.backward", dout, self.out_shape, unit="image")
         share = dout / self.count  # every pixel of a window gets an equal share
         H, W = self.x_shape[2:]
         (ph, pw) = self.pad

@@ -32,6 +32,7 @@ the book's, so either class can be swapped for the other):
 
 import numpy as np
 
+from scratch.checks import check_dout
 from scratch.conv import Convolution, crop, output_shape
 
 BLOCK_BYTES = 2 ** 21  # columns per block of images: ~2 MB stays in cache (measured best
@@ -124,6 +125,7 @@ class FastConvolution(Convolution):
         return grid[..., ::sh, :OW * sw:sw]
 
     def forward(self, x):
+        self.checked_output_shape(x)
         W = self.params["W"]
         FN, C, FH, FW = W.shape
         N, _, H, W_in = x.shape
@@ -142,6 +144,7 @@ class FastConvolution(Convolution):
         return out
 
     def backward(self, dout):
+        check_dout("FastConvolution.backward", dout, self.out_shape, unit="image")
         W = self.params["W"]
         FN, kernel = W.shape[0], W.shape[2:]
         W_mat = W.reshape(FN, -1)

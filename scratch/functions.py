@@ -5,6 +5,8 @@ Every function keeps its input's dtype: float32 in, float32 out.
 
 import numpy as np
 
+from scratch.checks import check_labels, fail
+
 
 def step_function(x):
     """1 where x > 0, else 0 (so 0 at the kink), in x's dtype.
@@ -50,11 +52,17 @@ def mean_squared_error(y, t):
     return 0.5 * np.sum((y - t) ** 2)
 
 
-def as_target_distribution(t, num_classes, dtype):
-    """Labels as rows of class probabilities: index labels become one-hot."""
+def as_target_distribution(t, num_classes, dtype, where, n):
+    """Labels for n samples as rows of class probabilities: index labels become one-hot.
+
+    ``t``: class indices (n,) in [0, num_classes), or rows (n, num_classes) of
+    probabilities (one-hot).  Anything else is an error naming ``where`` -- e.g.
+    labels (n, 1) would otherwise index np.eye into an (n, 1, C) array and broadcast.
+    """
     t = np.asarray(t)
-    if t.ndim == 2 and t.shape[1] == num_classes:
+    if t.ndim == 2 and t.shape == (n, num_classes):
         return t.astype(dtype, copy=False)
+    check_labels(where, t, n, num_classes)
     return np.eye(num_classes, dtype=dtype)[t]
 
 
@@ -67,6 +75,9 @@ def cross_entropy_error(y, t, eps=1e-7):
     if y.ndim == 1:  # one sample: make it a batch of one
         t = np.asarray(t)
         y, t = y.reshape(1, -1), (t.reshape(1, -1) if t.ndim == 1 else t.reshape(1))
+    if y.ndim != 2:
+        fail("cross_entropy_error", f"y must be probabilities (N, C) or one row (C,), "
+             f"got shape {y.shape}")
     n = y.shape[0]
-    t = as_target_distribution(t, y.shape[1], y.dtype)
+    t = as_target_distribution(t, y.shape[1], y.dtype, "cross_entropy_error", n)
     return -np.sum(t * np.log(y + y.dtype.type(eps))) / y.dtype.type(n)

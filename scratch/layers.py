@@ -9,8 +9,18 @@ Two deliberate departures from the book, both found by the parity suite:
 - loss layers honour their upstream gradient ``dout`` (the book ignores it).
 """
 
+import math
+
 import numpy as np
 
+from scratch.checks import (
+    CallOrderError,
+    check_dout,
+    check_floating,
+    check_ndim,
+    check_range,
+    fail,
+)
 from scratch.functions import (
     as_target_distribution,
     log_softmax,
@@ -36,41 +46,53 @@ class Step(Layer):
 
 
 class Relu(Layer):
+    mask = None  # set by forward
+
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return np.maximum(x, 0)  # not x * mask: -inf * 0 is NaN, relu(-inf) is 0
 
     def backward(self, dout):
+        check_dout("Relu.backward", dout, self.mask)
         # Gradient 0 at x == 0, as torch.relu.  A new array: dout stays untouched.
         return dout * self.mask
 
 
 class Sigmoid(Layer):
+    out = None  # set by forward
+
     def forward(self, x):
         self.out = sigmoid(x)
         return self.out
 
     def backward(self, dout):
+        check_dout("Sigmoid.backward", dout, self.out)
         return dout * (1 - self.out) * self.out
 
 
 class Tanh(Layer):
+    out = None  # set by forward
+
     def forward(self, x):
         self.out = np.tanh(x)
         return self.out
 
     def backward(self, dout):
+        check_dout("Tanh.backward", dout, self.out)
         return dout * (1 - self.out**2)
 
 
 class Softmax(Layer):
     """Softmax over the last axis as a layer of its own (no loss attached)."""
 
+    out = None  # set by forward
+
     def forward(self, x):
         self.out = softmax(x)
         return self.out
 
     def backward(self, dout):
+        check_dout("Softmax.backward", dout, self.out)
         # Jacobian-vector product: y * (dout - <dout, y>) per row.
         y = self.out
         return y * (dout - np.sum(dout * y, axis=-1, keepdims=True))
@@ -83,16 +105,31 @@ class Affine(Layer):
     before its first fully connected layer; dx comes back in the input's shape.
     """
 
+    x = None  # set by forward
+
     def __init__(self, W, b):
         super().__init__()
+        check_ndim("Affine", "W", W, 2, "(in, out)")
+        if np.shape(b) != W.shape[1:]:
+            fail("Affine", f"b has shape {np.shape(b)}, W {W.shape} needs ({W.shape[1]},)")
         self.params = {"W": W, "b": b}
 
     def forward(self, x):
+        W = self.params["W"]
+        if np.ndim(x) < 2:
+            fail("Affine.forward", f"x must be a batch (N, features...), got shape "
+                 f"{np.shape(x)} (one sample: x.reshape(1, -1))")
+        features = math.prod(x.shape[1:])
+        if features != W.shape[0]:
+            fail("Affine.forward", f"x has {features} features per sample, W expects "
+                 f"{W.shape[0]} (W is {W.shape})")
         self.x_shape = x.shape
         self.x = x.reshape(x.shape[0], -1)
-        return self.x @ self.params["W"] + self.params["b"]
+        return self.x @ W + self.params["b"]
 
     def backward(self, dout):
+        check_dout("Affine.backward", dout, None if self.x is None else
+                   (self.x.shape[0], self.params["W"].shape[1]))
         self.grads["W"] = self.x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
         return (dout @ self.params["W"].T).reshape(self.x_shape)
@@ -123,9 +160,16 @@ class SoftmaxWithLoss(Layer):
         self.convention = convention
         self.eps = eps
 
+    y = None  # set by forward
+
     def forward(self, x, t):
-        num_classes = x.shape[-1]
-        self.t = as_target_distribution(t, num_classes, x.dtype)
+        self.x_shape = None if np.ndim(x) != 1 else x.shape  # backward gives dx this shape
+        if np.ndim(x) == 1:  # one unbatched row (C,), as F.cross_entropy: a batch of one
+            x, t = x.reshape(1, -1), np.reshape(t, (1, -1) if np.ndim(t) == 1 else (1,))
+        check_ndim("SoftmaxWithLoss.forward", "x", x, 2, "scores (N, C) or one row (C,)")
+        check_floating("SoftmaxWithLoss.forward", "x", x)
+        self.t = as_target_distribution(t, x.shape[1], x.dtype, "SoftmaxWithLoss.forward",
+                                        len(x))
         self.y = softmax(x)
         if self.convention == "book":
             log_y = np.log(self.y + x.dtype.type(self.eps))
@@ -134,7 +178,13 @@ class SoftmaxWithLoss(Layer):
         return -np.sum(self.t * log_y) / x.dtype.type(x.shape[0])
 
     def backward(self, dout=1):
-        return (self.y - self.t) * (dout / self.y.dtype.type(self.y.shape[0]))
+        if self.y is None:
+            raise CallOrderError("SoftmaxWithLoss.backward: called before forward")
+        if getattr(dout, "ndim", 0) != 0:
+            fail("SoftmaxWithLoss.backward", f"dout is the gradient of a scalar loss: one "
+                 f"number, got shape {np.shape(dout)}")
+        dx = (self.y - self.t) * (dout / self.y.dtype.type(self.y.shape[0]))
+        return dx if self.x_shape is None else dx.reshape(self.x_shape)
 
 
 MSE_CONVENTIONS = ("book", "mean")
@@ -155,13 +205,23 @@ class MeanSquaredError(Layer):
             raise ValueError(f"convention must be one of {MSE_CONVENTIONS}")
         self.convention = convention
 
+    diff = None  # set by forward
+
     def forward(self, y, t):
+        if np.shape(y) != np.shape(t):  # broadcasting would silently compare wrong pairs
+            fail("MeanSquaredError.forward", f"y has shape {np.shape(y)}, t has "
+                 f"{np.shape(t)}: expected the same shape")
         self.diff = y - t
         if self.convention == "book":
             return 0.5 * np.sum(self.diff**2)
         return np.sum(self.diff**2) / y.dtype.type(y.size)
 
     def backward(self, dout=1):
+        if self.diff is None:
+            raise CallOrderError("MeanSquaredError.backward: called before forward")
+        if np.ndim(dout) != 0:
+            fail("MeanSquaredError.backward", f"dout is the gradient of a scalar loss: one "
+                 f"number, got shape {np.shape(dout)}")
         if self.convention == "book":
             return self.diff * dout
         return self.diff * (2 * dout / self.diff.dtype.type(self.diff.size))
@@ -205,11 +265,23 @@ class BatchNormalization(Layer):
         """Book: (N, C*H*W), one feature per activation.  Torch: unchanged, one per channel."""
         return x.reshape(x.shape[0], -1) if self.convention == "book" else x
 
+    xn = None  # set by forward
+
     def forward(self, x, train_flg=True):
+        where = "BatchNormalization.forward"
+        if np.ndim(x) not in (2, 4):
+            fail(where, f"x must be (N, D) or (N, C, H, W), got shape {np.shape(x)}")
         self.input_shape = x.shape
         x = self._as_features(x)
         self.axes = (0, *range(2, x.ndim))  # batch axis (and spatial axes, per channel)
         self.count = x.size // x.shape[1]  # values behind each statistic
+        if x.shape[1] != self.params["gamma"].size:
+            fail(where, f"x has {x.shape[1]} features ({self.convention} convention: "
+                 f"{'per activation' if self.convention == 'book' else 'per channel'}), "
+                 f"gamma has {self.params['gamma'].size}")
+        if train_flg and self.convention == "torch" and self.count < 2:
+            fail(where, f"training needs more than 1 value per feature for the unbiased "
+                 f"variance, got x of shape {self.input_shape}")
         gamma = self._per_feature(self.params["gamma"], x.ndim)
         beta = self._per_feature(self.params["beta"], x.ndim)
         if self.running_mean is None:  # as the book: created on the first call
@@ -243,6 +315,8 @@ class BatchNormalization(Layer):
         return v.reshape((1, -1) + (1,) * (ndim - 2))
 
     def backward(self, dout):
+        check_dout("BatchNormalization.backward", dout, None if self.xn is None else
+                   self.input_shape)
         dout = self._as_features(dout)
         gamma = self._per_feature(self.params["gamma"], dout.ndim)
         self.grads["beta"] = dout.sum(axis=self.axes)
@@ -280,34 +354,46 @@ class Dropout(Layer):
         super().__init__()
         if convention not in DROPOUT_CONVENTIONS:
             raise ValueError(f"convention must be one of {DROPOUT_CONVENTIONS}")
+        check_range("Dropout", "dropout_ratio", dropout_ratio, 0, 1, high_open=False)
         self.dropout_ratio, self.convention = dropout_ratio, convention
         if mask_source is None:  # the book's rule, from a Generator (not np.random.rand)
             rng = np.random.default_rng()
             mask_source = lambda shape: rng.random(shape) > dropout_ratio
         self.mask_source = mask_source
 
+    factor = None  # set by forward
+
     def forward(self, x, train_flg=True):
+        check_floating("Dropout.forward", "x", x)  # an integer x * (1 - ratio) would truncate
         keep = 1.0 - self.dropout_ratio
         if train_flg:
             self.mask = np.asarray(self.mask_source(x.shape), dtype=bool)
+            if self.mask.shape != x.shape:
+                fail("Dropout.forward", f"mask_source gave a mask of shape {self.mask.shape} "
+                     f"for x of shape {x.shape}")
             factor = self.mask.astype(x.dtype)
-            if self.convention == "inverted":
+            if self.convention == "inverted" and keep > 0:  # ratio 1 drops all: zeros (torch)
                 factor = factor / x.dtype.type(keep)
         else:
             factor = x.dtype.type(keep if self.convention == "book" else 1.0)
-        self.factor = factor
+        self.factor, self.x_shape = factor, x.shape
         return x * factor
 
     def backward(self, dout):
+        check_dout("Dropout.backward", dout, self.x_shape if self.factor is not None else None)
         return dout * self.factor
 
 
 class Flatten(Layer):
     """(N, ...) -> (N, -1), as ``nn.Flatten``; dx comes back in the input's shape."""
 
+    input_shape = None  # set by forward
+
     def forward(self, x):
         self.input_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
+        check_dout("Flatten.backward", dout, None if self.input_shape is None else
+                   (self.input_shape[0], math.prod(self.input_shape[1:])))
         return dout.reshape(self.input_shape)

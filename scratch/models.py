@@ -15,6 +15,7 @@ it back on the built net's first convolution: ``layer.input_grad = True``.
 import numpy as np
 
 import scratch.layers as L
+from scratch.checks import fail
 from scratch.conv import AvgPooling, Pooling
 from scratch.conv import output_size as conv_output  # (output_size is an argument below)
 from scratch.conv_fast import FastConvolution
@@ -22,6 +23,12 @@ from scratch.network import Network
 
 ACTIVATIONS = {"relu": L.Relu, "sigmoid": L.Sigmoid, "tanh": L.Tanh}
 BATCHNORM_EPS = {"book": 1e-6, "torch": 1e-5}  # the book writes 10e-7
+
+
+def activation_class(where, activation):
+    if activation not in ACTIVATIONS:
+        fail(where, f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    return ACTIVATIONS[activation]
 
 
 def book_init_std(weight_init_std, fan_in):
@@ -74,13 +81,16 @@ class MultiLayerNet(Network):
                     params[f"gamma{i}"], params[f"beta{i}"] = np.ones(n), np.zeros(n)
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
         n_hidden = sum(1 for k in params if k.startswith("W")) - 1
+        self.need(params, [f"{p}{i}" for i in range(1, n_hidden + 2) for p in "Wb"]
+                  + [f"{p}{i}" for i in range(1, n_hidden + 1) for p in ("gamma", "beta")
+                     if use_batchnorm])
         for i in range(1, n_hidden + 1):
             self.add(f"Affine{i}", L.Affine(params[f"W{i}"], params[f"b{i}"]), str(i))
             if use_batchnorm:
                 self.add(f"BatchNorm{i}", L.BatchNormalization(
                     params[f"gamma{i}"], params[f"beta{i}"], convention=batchnorm_convention,
                     eps=BATCHNORM_EPS[batchnorm_convention]), str(i))
-            self.add(f"Activation{i}", ACTIVATIONS[activation]())
+            self.add(f"Activation{i}", activation_class(type(self).__name__, activation)())
             if use_dropout:
                 self.add(f"Dropout{i}", dropout_layer(dropout_ratio, dropout_convention,
                                                       dropout_masks))
@@ -139,6 +149,7 @@ class SimpleConvNet(Network):
                       "b1": np.zeros(filter_num),
                       **dense_params([pooled, hidden_size, output_size], weight_init_std, rng, 2)}
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        self.need(params, ["W1", "b1", "W2", "b2", "W3", "b3"])
         self.add("Conv1", needs_no_input_grad(
             FastConvolution(params["W1"], params["b1"], stride, pad)), "1")
         self.add("Relu1", L.Relu())
@@ -171,7 +182,8 @@ class LeNet5(Network):
                 params[f"b{i}"] = np.zeros(shape[0])
             params |= dense_params([16 * s4 * s4, 120, 84, 10], "xavier", rng, 3)
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
-        act = ACTIVATIONS[activation]
+        self.need(params, [f"{p}{i}" for i in range(1, 6) for p in "Wb"])
+        act = activation_class("LeNet5", activation)
         self.add("C1", needs_no_input_grad(FastConvolution(params["W1"], params["b1"], pad=2)),
                  "1")
         self.add("Act1", act())
@@ -210,6 +222,7 @@ class DeepConvNet(Network):
                 c_in = filters
             params |= dense_params([c_in * h * h, hidden_size, output_size], "he", rng, 7)
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        self.need(params, [f"{p}{i}" for i in range(1, 9) for p in "Wb"])
         for i, (_, pad) in enumerate(DEEP_CONVS, start=1):
             conv = FastConvolution(params[f"W{i}"], params[f"b{i}"], pad=pad)
             self.add(f"Conv{i}", needs_no_input_grad(conv) if i == 1 else conv, str(i))
@@ -228,6 +241,7 @@ class SimpleCNN(Network):
 
     def __init__(self, params, image_size=28, loss_convention="book"):
         super().__init__(params, L.SoftmaxWithLoss(loss_convention))
+        self.need(params, ["W1", "b1", "W2", "b2"])
         self.add("Conv1", needs_no_input_grad(
             FastConvolution(params["W1"], params["b1"], pad=1)), "1")
         self.add("Relu1", L.Relu())

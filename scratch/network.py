@@ -9,6 +9,8 @@ import inspect
 
 import numpy as np
 
+from scratch.checks import InputError, check_keys
+
 
 class Network:
     def __init__(self, params, last_layer):
@@ -28,9 +30,16 @@ class Network:
             self._param_keys[key + suffix] = (name, key)
         return self
 
+    def need(self, params, keys):
+        """The constructor's check that ``params`` holds every array the layers take."""
+        check_keys(type(self).__name__, "params", params, keys)
+
     def predict(self, x, train_flg=False):
         for name, layer in self.layers.items():
-            x = layer.forward(x, train_flg) if self._takes_mode[name] else layer.forward(x)
+            try:
+                x = layer.forward(x, train_flg) if self._takes_mode[name] else layer.forward(x)
+            except InputError as err:  # say which of the network's layers refused
+                raise InputError(f"{type(self).__name__} layer {name!r}: {err}") from None
         return x
 
     def forward(self, x, t=None, train_flg=False):

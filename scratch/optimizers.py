@@ -17,9 +17,14 @@ Additions, each an explicit parameter with the book's behaviour as default:
 
 import numpy as np
 
+from scratch.checks import check_range, check_same_shapes
+
 
 class Optimizer:
     def __init__(self, lr, weight_decay=0.0, decay_keys=None):
+        name = type(self).__name__
+        check_range(name, "lr", lr, 0, np.inf)
+        check_range(name, "weight_decay", weight_decay, 0, np.inf)
         self.lr = lr
         self.weight_decay = weight_decay
         self.decay_keys = decay_keys  # None: every key starting with "W" (W1, W2, ...)
@@ -28,7 +33,9 @@ class Optimizer:
         return key.startswith("W") if self.decay_keys is None else key in self.decay_keys
 
     def with_weight_decay(self, params, grads):
-        """The gradient of loss + 0.5*lam*sum(W**2): grad + lam*W for decayed keys, new dict."""
+        """The gradient of loss + 0.5*lam*sum(W**2): grad + lam*W for decayed keys, new dict.
+        (Every update starts here: it first checks that grads match params.)"""
+        check_same_shapes(f"{type(self).__name__}.update", "grads", grads, params, "params")
         if not self.weight_decay:
             return grads
         return {key: grads[key] + self.weight_decay * params[key] if self.decays(key)
@@ -54,6 +61,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.9, convention="book", **decay):
         super().__init__(lr, **decay)
+        check_range(type(self).__name__, "momentum", momentum, 0, np.inf)
         self.momentum, self.convention = momentum, convention
         self.v = None  # book: velocity, in parameter units
         self.buf = None  # torch: momentum buffer, in gradient units
@@ -100,6 +108,7 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr=0.01, eps=1e-7, **decay):
         super().__init__(lr, **decay)
+        check_range(type(self).__name__, "eps", eps, 0, np.inf)
         self.eps = eps
         self.h = None
 
@@ -120,6 +129,7 @@ class RMSprop(AdaGrad):
 
     def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-7, **decay):
         super().__init__(lr, eps, **decay)
+        check_range("RMSprop", "decay_rate", decay_rate, 0, 1, high_open=False)
         self.decay_rate = decay_rate
 
     def accumulate(self, h, grad):
@@ -137,6 +147,8 @@ class Adam(Optimizer):
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, convention="book", eps=None,
                  **decay):
         super().__init__(lr, **decay)
+        check_range(type(self).__name__, "beta1", beta1, 0, 1)
+        check_range(type(self).__name__, "beta2", beta2, 0, 1)
         self.beta1, self.beta2, self.convention = beta1, beta2, convention
         self.eps = eps if eps is not None else {"book": 1e-7, "torch": 1e-8}[convention]
         self.iter = 0

@@ -24,12 +24,16 @@ _ALLOWED = {
 }
 
 
+class WeightsError(ValueError):
+    """A weights file that is there but cannot be used: wrong digest, damaged, not arrays."""
+
+
 class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
             return _ALLOWED[(module, name)]
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only NumPy arrays "
-                                     f"and plain containers are allowed")
+        raise pickle.UnpicklingError(f"{self.path}: refusing to load {module}.{name}: only "
+                                     f"NumPy arrays and plain containers are allowed")
 
 
 def sha256(path):
@@ -39,12 +43,23 @@ def sha256(path):
 
 def load_pickle(path, expected_sha256=None):
     """A dict of arrays from a pickle, refusing anything else; optionally verify its digest."""
-    if expected_sha256 and sha256(path) != expected_sha256:
-        raise ValueError(f"{path}: sha256 does not match the published digest")
+    if expected_sha256 and (digest := sha256(path)) != expected_sha256:
+        raise WeightsError(f"{path}: sha256 {digest[:12]}... does not match the published "
+                           f"digest {expected_sha256[:12]}... (a different or damaged file)")
     with open(path, "rb") as f:
-        params = _ArraysOnly(f).load()
+        unpickler = _ArraysOnly(f)
+        unpickler.path = path
+        try:
+            params = unpickler.load()
+        except pickle.UnpicklingError as err:
+            if "refusing to load" in str(err):
+                raise
+            raise WeightsError(f"{path}: not a readable pickle ({err})") from None
+        except (EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
+            raise WeightsError(f"{path}: not a readable pickle ({type(err).__name__}: "
+                               f"{err or 'truncated'})") from None
     if not (isinstance(params, dict) and all(isinstance(v, np.ndarray) for v in params.values())):
-        raise TypeError(f"{path}: expected a dict of arrays, got {type(params).__name__}")
+        raise WeightsError(f"{path}: expected a dict of arrays, got {type(params).__name__}")
     return params
 
 

@@ -55,7 +55,8 @@ class SoftmaxWithLoss(nn.Module):
         if self.convention == "log_softmax":
             return exact
         dist = t if t.dim() == 2 else F.one_hot(t, x.shape[-1]).to(x.dtype)
-        book = -(dist * torch.log(F.softmax(x, dim=-1) + self.eps)).sum() / x.shape[0]
+        n = x.shape[0] if x.dim() > 1 else 1  # one unbatched row (C,) is a batch of one
+        book = -(dist * torch.log(F.softmax(x, dim=-1) + self.eps)).sum() / n
         # value of the book's loss, gradient of the exact one.  Written so that no large
         # numbers cancel: exact - exact.detach() is exactly 0 in value whatever its size
         # (exact + (book - exact).detach() returns 0.0 once exact reaches ~1e13).

@@ -4,7 +4,9 @@
 ``Check.message`` says what a failing row means in one line a person can act on.
 """
 
+import traceback
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +16,8 @@ from parity.engine.tolerances import Tolerance
 # a known defect is code kept as published (the study notes) that must still fail.
 MATCH, MISMATCH, EXPECTED_GAP, GAP_VANISHED = "match", "MISMATCH", "expected gap", "GAP VANISHED"
 KNOWN_DEFECT = "FAILED (known defect)"
+# An entry that raised instead of producing checks: one failed row with the explanation.
+CRASHED = "CRASHED"
 PASSING = (MATCH, EXPECTED_GAP, KNOWN_DEFECT)
 
 CSV_COLUMNS = [
@@ -53,12 +57,41 @@ class Check:
             where += f" (sample {self.sample!r}, vs {self.oracle})"
         head = f"{self.verdict}: {where}"
         if np.isnan(self.max_abs_err):
-            return f"{head}: {self.detail}"
+            return f"{head}: {self.detail or self.note}"
         text = (f"{head}: max abs err {self.max_abs_err:.3e}, max rel err {self.max_rel_err:.3e}"
                 f" (atol {self.atol:.1e}, rtol {self.rtol:.1e})"
                 + (f"; mismatched elements {self.mismatched}" if self.mismatched else "")
                 + f"; worst at index {self.worst_index}: {self.detail}")
         return text + (f" -- {self.note}" if self.note else "")
+
+
+PROJECT = Path(__file__).resolve().parents[2]
+SIDES = {"scratch": "the scratch side", "torch_ref": "the torch side",
+         "torch": "the torch side"}
+
+
+def where_raised(err):
+    """(which side raised ``err``, where): the side from the innermost frame in scratch/ or
+    torch_ref/ (else from the engine's ``scratch_results``/``torch_results`` caller), the
+    place as "scratch/layers.py:88 in forward", the innermost frame of this project."""
+    frames = list(reversed(traceback.extract_tb(err.__traceback__)))
+    ours = [(f, Path(f.filename).resolve()) for f in frames]
+    ours = [(f, p.relative_to(PROJECT)) for f, p in ours
+            if p.is_relative_to(PROJECT) and ".venv" not in p.parts]
+    side = next((SIDES[p.parts[0]] for _, p in ours if p.parts[0] in SIDES), None)
+    side = side or next((SIDES[n] for f, _ in ours for n in ("scratch", "torch")
+                         if f.name.startswith(n)), "the parity code")
+    at = f"{ours[0][1]}:{ours[0][0].lineno} in {ours[0][0].name}" if ours else "a library"
+    return side, at
+
+
+def crash(err, **labels):
+    """The row for an entry that raised ``err``: verdict CRASHED, the explanation in the note
+    (the CSV's column) -- which side raised what, and where."""
+    side, at = where_raised(err)
+    text = f"{side} raised {type(err).__name__}: {err} ({at})"
+    return Check(max_abs_err=np.nan, max_rel_err=np.nan, passed=False, verdict=CRASHED,
+                 quantity="run", note=text, detail=text, **labels)
 
 
 def _describe(x):

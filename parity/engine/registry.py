@@ -12,7 +12,8 @@ import sys
 
 REGISTRY = []
 # (component, variant) -> (module name, line) of the register() call: what lives with an
-# entry in its module (e.g. the book chapter a study page files it under) is found there.
+# entry in its module (e.g. the book chapter a study page files it under) is found there,
+# and entries are ordered by it.
 ORIGIN = {}
 
 
@@ -37,11 +38,29 @@ PAIRS_PACKAGE = "parity.pairs"
 
 
 def load_all():
-    """Import every module of ``PAIRS_PACKAGE`` (each registers its entries once)."""
+    """Import every module of ``PAIRS_PACKAGE`` (each registers its entries once).
+
+    Entries come in the modules' alphabetical order, then in registration order --
+    whichever module some other import pulled in first (the report's sections import
+    a few), so ``make parity`` and ``make report`` write parity.csv rows alike."""
     pkg = importlib.import_module(PAIRS_PACKAGE)
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-    return list(REGISTRY)
+    names = sorted(info.name for info in pkgutil.iter_modules(pkg.__path__))
+    for name in names:
+        importlib.import_module(f"{pkg.__name__}.{name}")
+    rank = {f"{pkg.__name__}.{name}": i for i, name in enumerate(names)}
+    return sorted(REGISTRY, key=lambda e: rank.get(ORIGIN[(e.component, e.variant)][0],
+                                                   len(rank)))
+
+
+def normalized(name):
+    """Names as printed ("book weights: ch03 MLP") and as ids ("book_weights:_ch03_MLP")
+    compare equal: lower case, underscores read as spaces."""
+    return name.lower().replace("_", " ")
+
+
+def matches(select, name):
+    """``-k``: ``name`` contains ``select`` (either spelling, any case); no select: all."""
+    return not select or normalized(select) in normalized(name)
 
 
 def origin(entry):

@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from parity.engine.compare import CSV_COLUMNS, KNOWN_DEFECT
-from parity.engine.registry import Skipped, entry_id, load_all
+from parity.engine.compare import CRASHED, CSV_COLUMNS, KNOWN_DEFECT, crash
+from parity.engine.registry import Skipped, entry_id, load_all, matches
 
 
 def default_out_dir():
@@ -29,9 +29,14 @@ OUT_DIR = default_out_dir()
 def run_entries(entries=None, select=None, slow=False):
     """Run ``entries`` (default: the whole registry) for each of their dtypes.
 
-    ``select``: keep entries whose id contains this text (case-insensitive);
+    ``select``: keep entries whose id contains this text (any case; spaces and
+    underscores alike, so the names as printed match);
     entries marked ``slow`` (long training runs) only run with ``slow=True``.
     Returns (checks, skipped) -- ``skipped`` lists "entry-id: reason" lines.
+
+    This is the one place where a crash becomes a verdict: an entry of any kind that
+    raises (a bad data or weights file, a broken layer) gives one failed ``CRASHED``
+    row explaining what raised where, and the run goes on with the next entry.
     """
     entries = load_all() if entries is None else entries
     checks, skipped = [], []
@@ -40,12 +45,15 @@ def run_entries(entries=None, select=None, slow=False):
             continue
         for dtype in entry.dtypes:
             eid = entry_id(entry, dtype)
-            if select and select.lower() not in eid.lower():
+            if not matches(select, eid):
                 continue
             try:
                 checks += entry.run(dtype)
             except Skipped as why:
                 skipped.append(f"{eid}: {why}")
+            except Exception as err:
+                checks.append(crash(err, component=entry.component, variant=entry.variant,
+                                    dtype=dtype))
     return checks, skipped
 
 
@@ -84,9 +92,24 @@ def summarize(df):
                     expected_gaps=("verdict", lambda v: int((v == "expected gap").sum())),
                     worst_rel_err=("max_rel_err", "max"))
     defects = g["verdict"].agg(lambda v: bool((v == KNOWN_DEFECT).any())).to_numpy()
-    summary["verdict"] = ["FAIL" if f else KNOWN_DEFECT if d else "PASS"
-                          for f, d in zip(summary["failed"], defects)]
+    crashed = g["verdict"].agg(lambda v: bool((v == CRASHED).any())).to_numpy()
+    summary["verdict"] = [CRASHED if c else "FAIL" if f else KNOWN_DEFECT if d else "PASS"
+                          for c, f, d in zip(crashed, summary["failed"], defects)]
     return summary.reset_index()
+
+
+def output_folder_problem(out):
+    """Why ``out`` cannot take the output (it is a file, cannot be created, is not
+    writable), or "" -- asked before any work, so a bad --out fails in a second."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        return f"--out {out}: is a file, not a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as err:
+        return f"--out {out}: cannot write there ({err.strerror or err})"
+    return ""
 
 
 def write_atomic(path, data):

@@ -31,7 +31,7 @@ from parity.engine.runner import OUT_DIR, all_threads, write_atomic
 from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import book_links, load_into_torch
 from parity.experiments.tables import DEEP_CONVNET, SIMPLE_CONVNET
-from scratch.weights import load_pickle
+from scratch.weights import WeightsError, load_pickle
 
 ENV_VAR = "DLFS_WEIGHTS"
 
@@ -39,13 +39,18 @@ ENV_VAR = "DLFS_WEIGHTS"
 @dataclass(frozen=True)
 class Published:
     network: str
-    file: str
+    file: str  # the name it is published under (and $DLFS_WEIGHTS holds)
     sha256: str
     accuracy: float  # on the 10,000 test images, pixels / 255
     scratch: object  # params -> scratch network
     torch: object  # () -> twin nn.Module
     flatten: bool = True
     dtype: str | None = None  # arithmetic of the evaluation; None: the weights' own dtype
+    book_file: str = ""  # its name in the book's repository, when that differs
+
+    @property
+    def names(self):
+        return (self.file, self.book_file) if self.book_file else (self.file,)
 
 
 PUBLISHED = [
@@ -55,7 +60,8 @@ PUBLISHED = [
               torch=lambda: T.MultiLayerNet(784, (50, 100), 10, "sigmoid")),
     Published(SIMPLE_CONVNET.name, "simple_convnet_params.pkl",
               "a5da99cffddafcfe5e686e79dc0ec3a7cc993b58e64f483b50960511e5e85344", 0.9600,
-              scratch=lambda p: S.SimpleConvNet(params=p), torch=T.SimpleConvNet, flatten=False),
+              scratch=lambda p: S.SimpleConvNet(params=p), torch=T.SimpleConvNet, flatten=False,
+              book_file="params.pkl"),  # ch07/params.pkl in oreilly-japan/deep-learning-...
     # Trained with the book's dropout: test output x (1 - p), so the twin needs that
     # convention.  Evaluated in float32: torch has no fast float64 convolution on the CPU
     # (oneDNN is float32-only), and 10,000 images in float64 take about a minute per side.
@@ -84,19 +90,30 @@ def evaluate(spec, folder=None, mnist_root=None):
 
     Cached per (network, weights folder, data root): tests, ``make parity`` and the
     report ask for the same 10,000 predictions, which take seconds for DeepConvNet."""
-    path = weights_dir(folder) / spec.file
-    return _evaluate(spec, path, str(scratch.mnist.resolve_root(mnist_root)))
+    return _evaluate(spec, find_weights(spec, folder),
+                     str(scratch.mnist.resolve_root(mnist_root)))
+
+
+def find_weights(spec, folder=None):
+    """The network's file under the weights folder, by its published name or its name in
+    the book's repository; Skipped (naming both and the setting) when neither is there."""
+    base = weights_dir(folder)
+    for name in spec.names:
+        if (base / name).is_file():
+            return base / name
+    raise Skipped(f"{' or '.join(spec.names)} not found in {base} (set {ENV_VAR})")
 
 
 @functools.cache
 def _evaluate(spec, path, mnist_root):
-    if not path.is_file():
-        raise Skipped(f"{path} not found (set {ENV_VAR})")
     try:
-        (_, _), (x, t) = scratch.mnist.load_mnist(mnist_root, flatten=spec.flatten)
+        x, t = scratch.mnist.load_split(mnist_root, train=False, flatten=spec.flatten)
     except scratch.mnist.MnistNotFoundError as err:
         raise Skipped(str(err).splitlines()[0]) from None
-    params = load_pickle(path, expected_sha256=spec.sha256)
+    try:
+        params = load_pickle(path, expected_sha256=spec.sha256)
+    except WeightsError as err:  # the runner makes it a failed row, this names the setting
+        raise WeightsError(f"{err}; the folder comes from {ENV_VAR}") from None
     dtype = np.dtype(spec.dtype) if spec.dtype else next(iter(params.values())).dtype
     params = {k: v.astype(dtype, copy=False) for k, v in params.items()}
     x = x.astype(dtype)

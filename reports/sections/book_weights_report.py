@@ -5,7 +5,7 @@ twin; both score the 10,000 test images.  The accuracies must equal the
 published figures and the two sides must agree image for image.
 """
 
-from parity.engine.compare import PASSING
+from parity.engine.compare import PASSING, crash
 from parity.engine.registry import Skipped
 from parity.experiments.book_weights import (
     ENV_VAR,
@@ -33,6 +33,11 @@ def book_weights(ctx):
         except Skipped as why:
             skipped.append(f"skipped {spec.network}: {why} -- set {ENV_VAR} (folder with the "
                            "book's *.pkl) and MNIST_ROOT (folder with MNIST/raw/)")
+            continue
+        except Exception as err:  # a damaged file: this network's row fails, the rest run
+            entry = BookWeights(spec)
+            problems.append(crash(err, component=entry.component, variant=entry.variant,
+                                  dtype="published").message())
             continue
         problems += [c.message() for c in checks if c.verdict not in PASSING]
     df = results_frame(rows)

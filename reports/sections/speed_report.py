@@ -12,6 +12,7 @@ ratios, low/high their range: a second run of the same command should land
 inside it.
 """
 
+import logging
 import os
 import platform
 import time
@@ -21,7 +22,6 @@ import numpy as np
 import pandas as pd
 import threadpoolctl
 import torch
-from torch.utils.benchmark import Timer
 from tqdm import tqdm
 
 from parity.engine.registry import load_all
@@ -32,8 +32,20 @@ from reports.section import Figure, Result, Table, section
 PEAK_N = 1024  # matmul peak: float32 (N, N) @ (N, N)
 
 
+def benchmark_timer():
+    """torch.utils.benchmark.Timer, imported when timing starts.  Importing it imports
+    torch.utils.cpp_extension, whose module-level CUDA_HOME lookup logs "No CUDA runtime is
+    found, using CUDA_HOME=..." on a machine with a CUDA folder but no GPU.  That note is
+    about compiling C++/CUDA extensions, which the Timer's Python-statement path never
+    does: silenced, and only sections that time pay for the import."""
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    from torch.utils.benchmark import Timer
+    return Timer
+
+
 def measure(fn, ctx):
     """Seconds per call of ``fn``, one per timed block (after a warm-up)."""
+    Timer = benchmark_timer()
     with threadpoolctl.threadpool_limits(limits=ctx.threads):
         timer = Timer("fn()", globals={"fn": fn}, num_threads=ctx.threads)
         timer.timeit(2)  # warm-up: caches, allocator, lazy init
