@@ -50,14 +50,14 @@ report: $(STAMP) ## Write reports/out/ (index.html, parity, accuracy, speed); FU
 	cd $(ROOT) && $(PY) -m reports $(if $(FULL),--full)
 
 study: $(STAMP) ## Write reports/out/study/: each component's NumPy and torch code side by side
-	$(PY) -m reports --sections study
+	cd $(ROOT) && $(PY) -m reports --sections study
 
 docs-screenshot: $(STAMP) ## Regenerate docs/study-page.png, the README's picture (needs chromium)
-	$(PY) -m reports --sections study
-	$(PY) -m reports.study.screenshot affine docs/study-page.png
+	cd $(ROOT) && $(PY) -m reports --sections study
+	cd $(ROOT) && $(PY) -m reports.study.screenshot affine docs/study-page.png
 
-test: $(STAMP) ## Run the test suite (slow training runs excluded)
-	cd $(ROOT) && $(PY) -m pytest -m "not slow" $(ARGS)
+test: $(STAMP) ## Run the test suite on 2 workers (slow training runs excluded)
+	cd $(ROOT) && $(PY) -m pytest -n 2 -m "not slow" $(ARGS)
 
 test-slow: $(STAMP) ## Run only the slow, marked tests (long training runs)
 	cd $(ROOT) && $(PY) -m pytest -m slow $(ARGS)
