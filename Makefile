@@ -12,13 +12,15 @@ MNIST_ROOT ?=
 DLFS_WEIGHTS ?=
 # FULL=1: `make report` trains on full MNIST epochs instead of the quick subset.
 FULL       ?=
+# `make mutate MODULE=scratch/layers.py`: mutate one file only (a quick look).
+MODULE     ?=
 # Extra pytest arguments, e.g. `make test ARGS="-k softmax"`.
 ARGS       ?=
 
 export MNIST_ROOT DLFS_WEIGHTS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup parity report test test-slow lint clean
+.PHONY: help setup parity report test test-slow lint mutate clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +47,11 @@ test-slow: $(STAMP) ## Run only the slow, marked tests (long training runs)
 lint: $(STAMP) ## Lint with ruff
 	$(PY) -m ruff check .
 
+# OMP_NUM_THREADS=1: mutmut forks its workers; a forked torch with a live OpenMP pool deadlocks.
+mutate: $(STAMP) ## Mutation testing of scratch/ + harness (mutmut, not in CI; MODULE=scratch/layers.py)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	$(PY) -m parity.mutation $(if $(MODULE),--module $(MODULE))
+
 clean: ## Remove generated reports and caches (keeps .venv)
-	rm -rf reports/out .pytest_cache .ruff_cache .hypothesis
+	rm -rf reports/out mutants .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -exec rm -rf {} +
