@@ -36,12 +36,14 @@ OUT_DIR = ROOT / "reports" / "out"
 
 # A quick look at one module: the tests that exercise it, instead of the whole suite for
 # the instrumented first run.  Modules without an entry get the whole selection.
+# (-k also matches the training runs' ids, "...-SGD,_200_steps": leave them out by name.)
 QUICK_TESTS = {
     "scratch/schedules.py": [
-        "parity_tests/test_optimizers.py", "parity_tests/test_registry.py",
-        "-k", "test_optimizers or SGD or Momentum or Nesterov or AdaGrad or RMSprop or Adam"],
+        "parity_tests/test_optimizers.py", "parity_tests/test_registry.py", "-m", "not slow",
+        "-k", "(test_optimizers or SGD or Momentum or Nesterov or AdaGrad or RMSprop or Adam)"
+              " and not training"],
     "scratch/regularization.py": [
-        "parity_tests/test_optimizers.py", "parity_tests/test_registry.py",
+        "parity_tests/test_optimizers.py", "parity_tests/test_registry.py", "-m", "not slow",
         "-k", "test_optimizers or weight_decay"],
 }
 

@@ -74,8 +74,9 @@ RUNNING = {k: f(source("BatchNormalization", "given running statistics").standar
 
 
 def eval_train_eval(rng):
-    x = [normalization.activations(rng, BN_SHAPE, 1.0) for _ in range(3)]
-    return [Sample("eval, train, eval", (Call((x[0],), False), Call((x[1],), True),
+    x = [normalization.activations(rng, BN_SHAPE, 1.0) for _ in range(4)]
+    return [Sample.of("eval (given statistics)", x[3], train=False),  # + finite differences
+            Sample("eval, train, eval", (Call((x[0],), False), Call((x[1],), True),
                                          Call((x[2],), False)))]
 
 
@@ -110,8 +111,8 @@ DEEP_HIDDEN = 16
 
 
 def deep_convnet_inverted():
-    """DeepConvNet with inverted dropout and another hidden size; train/eval calls only
-    (the book-dropout entry in models.py also runs finite differences)."""
+    """DeepConvNet with inverted dropout and another hidden size: the training logits
+    (with finite differences) and train, train, eval calls."""
     masks = mask_factory(DROPOUT_P, "DeepConvNet", "inverted")
     shapes = [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3),
               (64, 64, 3, 3), (64, DEEP_HIDDEN), (DEEP_HIDDEN, N_OUT)]
@@ -126,7 +127,7 @@ def deep_convnet_inverted():
                                                                     DROPOUT_P)),
             "log_softmax"),
         init=conv_params(shapes),
-        samples=lambda rng: train_eval_samples(DEEP_IMAGE, N_OUT, "log_softmax")(rng)[2:])
+        samples=lambda rng: train_eval_samples(DEEP_IMAGE, N_OUT, "log_softmax")(rng)[1:])
 
 
 register(
@@ -207,4 +208,15 @@ register(
             Trajectory("warmup from 0.5 over 5", Schedule(
                 "warmup from 0.5 over 5", lambda o: SS.LinearWarmup(o, 5, start_factor=0.5),
                 lambda o: TS.LinearWarmup(o, 5, start_factor=0.5))))),
+    # and the defaults themselves (every other entry passes gamma and start_factor: a changed
+    # default survived mutation testing until this entry)
+    OptimizerPair(
+        "SGD", "schedules at their defaults", scratch=lambda lr, wd: SO.SGD(lr),
+        torch=lambda groups, lr: TO.SGD(groups, lr), lr=0.1, trajectories=(
+            Trajectory("step decay every 10, default gamma", Schedule(
+                "step decay every 10", lambda o: SS.StepDecay(o, 10),
+                lambda o: TS.StepDecay(o, 10))),
+            Trajectory("warmup over 5, default start factor", Schedule(
+                "warmup over 5", lambda o: SS.LinearWarmup(o, 5),
+                lambda o: TS.LinearWarmup(o, 5))))),
 )
