@@ -17,6 +17,8 @@ override MNIST_ROOT := $(if $(MNIST_ROOT),$(abspath $(MNIST_ROOT)))
 override DLFS_WEIGHTS := $(if $(DLFS_WEIGHTS),$(abspath $(DLFS_WEIGHTS)))
 # FULL=1: `make report` trains on full MNIST epochs instead of the quick subset.
 FULL       ?=
+# `make mutate MODULE=scratch/layers.py`: mutate one file only (a quick look).
+MODULE     ?=
 # Extra pytest arguments, e.g. `make test ARGS="-k softmax"`.
 ARGS       ?=
 # `make check IMPL=DIR`: a learner's implementation (folder, .py file, or a glob such as
@@ -27,7 +29,7 @@ CHECK_ARGS ?=
 export MNIST_ROOT DLFS_WEIGHTS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup parity check report study docs-screenshot test test-slow lint clean
+.PHONY: help setup parity check report study docs-screenshot test test-slow lint mutate clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +67,11 @@ test-slow: $(STAMP) ## Run only the slow, marked tests (long training runs)
 lint: $(STAMP) ## Lint with ruff
 	cd $(ROOT) && $(PY) -m ruff check .
 
+# OMP_NUM_THREADS=1: mutmut forks its workers; a forked torch with a live OpenMP pool deadlocks.
+mutate: $(STAMP) ## Mutation testing of scratch/ + harness (mutmut, not in CI; MODULE=scratch/layers.py)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	$(PY) -m parity.mutation $(if $(MODULE),--module $(MODULE))
+
 clean: ## Remove generated reports and caches (keeps .venv)
-	cd $(ROOT) && rm -rf reports/out .pytest_cache .ruff_cache .hypothesis
+	cd $(ROOT) && rm -rf reports/out mutants .pytest_cache .ruff_cache .hypothesis
 	cd $(ROOT) && find . -name __pycache__ -type d -not -path './.venv/*' -exec rm -rf {} +

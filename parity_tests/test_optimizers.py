@@ -32,8 +32,11 @@ def test_every_optimizer_runs_every_schedule_with_and_without_weight_decay():
     assert combos == {(s.name, wd) for s in SCHEDULES for wd in (False, True)}
     assert any(t.lr_scale >= 10 for t in TRAJECTORIES)  # the high-lr variant
     assert any(t.feedback for t in TRAJECTORIES) and any(not t.feedback for t in TRAJECTORIES)
-    for e in OPTIMIZERS:
-        assert e.trajectories == TRAJECTORIES and e.checkpoints[-1] == 25
+    # every optimizer has an entry that runs them all (the non-default settings in
+    # parity/pairs/settings.py run a few each)
+    full = {e.component for e in OPTIMIZERS
+            if e.trajectories == TRAJECTORIES and e.checkpoints[-1] == 25}
+    assert full == {e.component for e in OPTIMIZERS}
 
 
 def test_trajectories_have_weights_and_undecayed_parameters():

@@ -33,23 +33,30 @@ def Nesterov(params, lr=0.01, momentum=0.9):
     return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True)
 
 
-def AdaGrad(params, lr=0.01):
-    return torch.optim.Adagrad(params, lr=lr, eps=1e-7)
+def AdaGrad(params, lr=0.01, eps=1e-7):
+    return torch.optim.Adagrad(params, lr=lr, eps=eps)
 
 
-def RMSprop(params, lr=0.01, decay_rate=0.99):
-    return torch.optim.RMSprop(params, lr=lr, alpha=decay_rate, eps=1e-7)
+def RMSprop(params, lr=0.01, decay_rate=0.99, eps=1e-7):
+    return torch.optim.RMSprop(params, lr=lr, alpha=decay_rate, eps=eps)
 
 
-def Adam(params, lr=0.001, beta1=0.9, beta2=0.999, convention="book"):
+def Adam(params, lr=0.001, beta1=0.9, beta2=0.999, convention="book", eps=None):
+    """``eps=None``: the convention's own (book 1e-7, torch 1e-8), as scratch's Adam."""
     if convention == "book":
-        return BookAdam(params, lr=lr, betas=(beta1, beta2))
-    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=1e-8)
+        return BookAdam(params, lr=lr, betas=(beta1, beta2), eps=1e-7 if eps is None else eps)
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2),
+                            eps=1e-8 if eps is None else eps)
 
 
-def AdamW(params, lr=0.001, beta1=0.9, beta2=0.999, weight_decay=0.01):
+def AdamW(params, lr=0.001, beta1=0.9, beta2=0.999, weight_decay=0.01, convention="torch",
+          eps=None):
+    """Decoupled weight decay; each group's ``weight_decay`` (param_groups) overrides."""
+    if convention == "book":
+        return BookAdam(params, lr=lr, betas=(beta1, beta2), eps=1e-7 if eps is None else eps,
+                        weight_decay=weight_decay, decoupled=True)
     return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay,
-                             eps=1e-8)
+                             eps=1e-8 if eps is None else eps)
 
 
 class BookAdam(torch.optim.Optimizer):
@@ -58,11 +65,14 @@ class BookAdam(torch.optim.Optimizer):
         lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t);   p -= lr_t * m / (sqrt(v) + eps)
 
     State keys as torch.optim.Adam's (``step``, ``exp_avg``, ``exp_avg_sq``);
-    ``weight_decay`` is added to the gradient (L2, the book's and Adam's way).
+    ``weight_decay`` is added to the gradient (L2, the book's and Adam's way), or with
+    ``decoupled=True`` (AdamW) multiplies the weights by 1 - lr*weight_decay first.
     """
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-7, weight_decay=0.0):
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-7, weight_decay=0.0,
+                 decoupled=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.decoupled = decoupled
 
     @torch.no_grad()
     def step(self):
@@ -71,7 +81,11 @@ class BookAdam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad + group["weight_decay"] * p if group["weight_decay"] else p.grad
+                grad = p.grad
+                if self.decoupled:
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
+                elif group["weight_decay"]:
+                    grad = p.grad + group["weight_decay"] * p
                 state = self.state[p]
                 if not state:
                     state["step"] = 0

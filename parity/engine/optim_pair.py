@@ -101,6 +101,9 @@ class OptimizerPair:
     # why parameters differ once the lr has changed (the book's velocity in lr units)
     gap_when_lr_changes: str = ""
     checkpoints: tuple = (1, 5, 25)
+    # which parameters weight decay hits (the scratch optimizer's ``decay_keys``); None:
+    # the book's rule, every name starting with "W"
+    decay_keys: tuple | None = None
     dtypes: tuple = DTYPES
     doc: str = ""
 
@@ -133,7 +136,8 @@ class OptimizerPair:
         problem = Problem(trajectory, dtype)
         params = {k: torch.nn.Parameter(torch.from_numpy(v.copy()))
                   for k, v in problem.start.items()}
-        opt = self.torch(param_groups(params.items(), trajectory.weight_decay),
+        decays = {} if self.decay_keys is None else {"decays": self.decay_keys.__contains__}
+        opt = self.torch(param_groups(params.items(), trajectory.weight_decay, **decays),
                          self.lr * trajectory.lr_scale)
         schedule = trajectory.schedule.torch(opt) if trajectory.schedule.torch else None
         res, lrs = {}, []

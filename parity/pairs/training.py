@@ -11,7 +11,7 @@ import numpy as np
 
 from parity.engine.compare import compare
 from parity.engine.registry import register
-from parity.engine.tolerances import Tolerance, tolerance_for
+from parity.engine.tolerances import LEARNING_WINDOW, Tolerance, tolerance_for
 from parity.experiments.tables import MODELS, Model, Optimizer
 from parity.experiments.training import load_mnist, train_model
 
@@ -70,7 +70,23 @@ class TrainingRun:
         weights = Tolerance(rtol=0.0, atol=tol.rtol * scale)
         checks += [compare(setup.net.params[k], v, weights, quantity=f"final {k}", **label)
                    for k, v in final.items()]
-        return checks
+        return checks + learned(curve, label)
+
+
+def learned(curve, label):
+    """One row per side: did the run learn?  Parity cannot tell: a harness bug that feeds
+    both sides the same wrong batches (images paired with the wrong labels) keeps them in
+    perfect agreement while neither learns."""
+    quantity = f"mean loss of last {LEARNING_WINDOW} steps / first step's"
+    checks = []
+    for side in ("scratch", "torch"):
+        loss = curve[f"loss_{side}"].to_numpy()
+        ratio = loss[-LEARNING_WINDOW:].mean() / loss[0]
+        checks.append(compare(ratio, 0.0, tolerance_for("learning"), quantity=quantity,
+                              **(label | dict(sample=f"MNIST train, {side} side",
+                                              oracle="learning floor"))))
+        checks[-1].note = f"{side}: loss {loss[0]:.3f} -> {loss[-LEARNING_WINDOW:].mean():.3f}"
+    return checks
 
 
 # Which optimizers and dtypes, and why some are left out: the table's entries.
