@@ -12,6 +12,7 @@ default that no entry ever sets to another value.
 import importlib
 import inspect
 import pkgutil
+import sys
 from collections import defaultdict
 
 import numpy as np
@@ -20,9 +21,10 @@ import pytest
 import scratch
 from parity.engine.layer_pair import LayerPair
 from parity.engine.optim_pair import OptimizerPair
-from parity.engine.probes import ConventionGap
+from parity.engine.probes import ConventionGap, SameResults
 from parity.engine.registry import load_all
 from parity.experiments.training import prepare
+from parity.pairs.applications import ApplicationRun
 from parity.pairs.training import TrainingRun
 
 # Parameters that are not behaviour, each with the reason.  Keep it short: a behaviour
@@ -107,6 +109,19 @@ class Recorder:
         recording_init.__signature__ = signature
         return recording_init
 
+    def record_module_level(self, modules):
+        """Objects the entries' modules built at import, before the recorder was installed
+        (e.g. a game's settings as a module constant): their constructor arguments, as
+        kept on the object under the same names (dataclasses keep them all)."""
+        for module in modules:
+            for obj in list(vars(module).values()):
+                cls = type(obj)
+                if cls in self.classes:
+                    signature = inspect.signature(vars(cls)["__init__"])
+                    kept = {name: getattr(obj, name) for name in signature.parameters
+                            if name != "self" and hasattr(obj, name)}
+                    self.record(cls, cls, signature, obj, (), kept)
+
     def record(self, built, cls, signature, obj, args, kwargs):
         self.built.add(built)
         bound = signature.bind(obj, *args, **kwargs).arguments
@@ -135,7 +150,9 @@ def build_scratch_side(entry):
                 trajectory.schedule.scratch(opt)
     elif isinstance(entry, TrainingRun):
         prepare(entry.model, entry.optimizer, entry.dtypes[0])
-    elif isinstance(entry, ConventionGap):
+    elif isinstance(entry, ApplicationRun):
+        entry.run("float64")  # its networks are built inside the run (3 quick steps)
+    elif isinstance(entry, (ConventionGap, SameResults)):
         pass  # it reruns two registered entries' scratch sides: built there
     else:  # the other kinds (perceptron, augmentation, MNIST, notes, published weights,
         # initializers) construct only scratch classes without settings, or none
@@ -150,6 +167,8 @@ def exercised():
     with pytest.MonkeyPatch.context() as mp:
         recorder.install(mp)
         others = {build_scratch_side(e) for e in load_all() if not getattr(e, "slow", False)}
+    recorder.record_module_level(m for name, m in list(sys.modules.items())
+                                 if name.startswith("parity.") and m is not None)
     return classes, recorder, others - {None}
 
 

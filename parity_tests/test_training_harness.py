@@ -18,6 +18,7 @@ import torch_ref.models as TM
 from parity.engine.compare import compare
 from parity.engine.registry import Skipped
 from parity.engine.tolerances import statistical, tolerance_for
+from parity.experiments import tables
 from parity.experiments.training import (
     BatchSampler,
     build_pair,
@@ -30,7 +31,7 @@ from parity.experiments.training import (
 )
 from parity.pairs.training import TrainingRun
 
-MLP = "MLP 784-100-100-10"
+MLP, SGD = tables.MLP, tables.SGD
 CLASSES, N, BATCH, STEPS = 10, 120, 20, 8
 RECIPE = dict(max_shift=2, pad=2, flip=True, max_angle=15.0, noise_std=0.05)
 
@@ -86,7 +87,7 @@ def recorded_run(monkeypatch, x, t, **kw):
         return setup
 
     monkeypatch.setattr(training, "build_pair", recording_build)
-    curve, _, _ = train_model(MLP, "SGD", "float64", x, t, STEPS, batch_size=BATCH, **kw)
+    curve, _, _ = train_model(MLP, SGD, "float64", x, t, STEPS, batch_size=BATCH, **kw)
     return recorder, curve
 
 
@@ -143,8 +144,7 @@ def dropout_run(masks):
     make_twin = lambda: TM.with_book_loss(TM.MultiLayerNet(
         784, (64, 64), CLASSES, dropout=masks_as_layers(masks(), "book", P)))
     setup = build_pair(make_net, make_twin, "float64")
-    make_scratch_opt, make_torch_opt = training.OPTIMIZERS["SGD"]
-    opt_s, opt_t = make_scratch_opt(), make_torch_opt(twin_parameters(setup.twin, setup.links))
+    opt_s, opt_t = SGD.for_run(twin_parameters(setup.twin, setup.links))
     t = np.random.default_rng(1).integers(0, CLASSES, 100)
     x = np.repeat(level(t)[:, None], 784, axis=1)
     kept = []
@@ -190,7 +190,7 @@ def test_a_training_run_whose_labels_are_shifted_fails_its_learning_floor(monkey
         (x, t), test = training.load_mnist(flatten, dtype)
         return (x, np.roll(t, 1)), test
 
-    run = TrainingRun(MLP, "SGD")
+    run = TrainingRun(MLP, SGD)
     try:
         honest = {c.quantity + c.sample: c.passed for c in run.run("float32")}
     except Skipped as why:

@@ -343,8 +343,8 @@ class SequenceTransformer(Composite):
     ``backward()`` then fills ``grads`` under the names of ``params``.
     """
 
-    def __init__(self, params, num_heads, max_len, dropout=0.1, mask_sources=None,
-                 norm_first=False):
+    def __init__(self, params, num_heads, max_len, dropout, mask_sources=None, *,
+                 norm_first):
         E = params["embed.W"].shape[1]
         super().__init__(
             embed=Embedding(params["embed.W"]),

@@ -202,7 +202,7 @@ def transformer_run(dtype, steps=STEPS, seed=0, quick=False):
     """One post-norm encoder block, dropout 0.1 (masks replayed), Adam (torch's) lr 0.01."""
     params = cast_params(transformer_params(source("transformer init", seed)), dtype)
     net = ST.SequenceTransformer(params, HEADS, SEQ_LEN, SEQ_DROPOUT,
-                                 mask_sources=dropout_sources())
+                                 mask_sources=dropout_sources(), norm_first=False)
     twin = TT.SequenceTransformer(VOCAB, E, HEADS, FF, SEQ_LEN, SEQ_DROPOUT,
                                   mask_sources=dropout_sources()).to(TORCH_DTYPE[dtype])
     links, _ = mirror_links(twin, params)

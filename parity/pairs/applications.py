@@ -57,11 +57,12 @@ def gamma_beta(n):
                         "beta": 0.5 * rng.standard_normal(n)}
 
 
-def layer_norm(shape):
+def layer_norm(shape, eps=1e-5):
     n = shape[-1]
-    return LayerPair("LayerNorm", f"{len(shape)}-D input {shape}",
-                     scratch=lambda p: ST.LayerNorm(p["gamma"], p["beta"]),
-                     torch=lambda p: TT.LayerNorm(n), samples=layer_norm_samples(shape),
+    setting = "" if eps == 1e-5 else f", eps {eps:g}"
+    return LayerPair("LayerNorm", f"{len(shape)}-D input {shape}{setting}",
+                     scratch=lambda p: ST.LayerNorm(p["gamma"], p["beta"], eps=eps),
+                     torch=lambda p: TT.LayerNorm(n, eps=eps), samples=layer_norm_samples(shape),
                      init_params=gamma_beta(n), params=NORM_LINKS)
 
 
@@ -102,7 +103,7 @@ def linear(bias):
 
 
 register(
-    layer_norm((6, 5)), layer_norm((2, 4, 6)),
+    layer_norm((6, 5)), layer_norm((2, 4, 6)), layer_norm((6, 5), eps=1e-3),
     gelu(GELU_EXACT, "none"), gelu(GELU_TANH, "tanh"),
     ConventionGap("GELU", GELU_TANH, GELU_EXACT, lambda rng: gelu_samples(rng)[0], ("out", "dx"),
                   why="nn.GELU() is the erf form (approximate='none'); the tanh approximation "
@@ -328,15 +329,16 @@ POST, PRE = "post-norm (nn.TransformerEncoderLayer default)", "pre-norm (norm_fi
 TANH = "post-norm, tanh GELU"
 
 
-def encoder(variant, norm_first=False, dropout=0.0, causal=False, approximate="none"):
+def encoder(variant, norm_first=False, dropout=0.0, causal=False, approximate="none",
+            eps=1e-5):
     def scratch_block(p):  # fresh mask sources per build: every build replays the same masks
         return ST.TransformerEncoderBlock(
             p, H, norm_first, ST.causal_mask(T) if causal else None, dropout,
-            block_masks() if dropout else None, approximate)
+            block_masks() if dropout else None, approximate, eps)
 
     def twin(p=None):
         return TT.EncoderBlock(E, H, FF, dropout, norm_first,
-                               block_masks() if dropout else None, approximate, causal)
+                               block_masks() if dropout else None, approximate, causal, eps)
 
     params, _ = mirror_links(twin(), BLOCK_KEYS)
     return LayerPair("TransformerEncoderBlock", variant, scratch=scratch_block, torch=twin,
@@ -349,6 +351,7 @@ register(
     encoder(f"post-norm, dropout {P} (injected masks)", dropout=P),
     encoder(f"pre-norm, dropout {P}, causal mask", norm_first=True, dropout=P, causal=True),
     encoder(TANH, approximate="tanh"),
+    encoder("post-norm, LayerNorm eps 1e-3", eps=1e-3),
     ConventionGap("TransformerEncoderBlock", PRE, POST,
                   lambda rng: Sample.of("x", rng.standard_normal((N, T, E)), train=True),
                   ("out", "dx"),

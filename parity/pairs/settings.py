@@ -12,7 +12,6 @@ import dataclasses
 
 import torch
 
-import scratch.conv as SC
 import scratch.layers as SL
 import scratch.models as SM
 import scratch.optimizers as SO
@@ -42,8 +41,18 @@ from parity.pairs.models import (
     mlp_params,
     model_pair,
     train_eval_samples,
+    with_input_grad,
 )
 from parity.pairs.optimizers import LAM, STEP
+from scratch.conv_fast import FastConvolution
+
+
+def without_input_grad(layer):
+    """The conv nets' first layer: a FastConvolution that skips dx (an attribute the model
+    sets after construction, not a constructor argument of the book's API)."""
+    layer.input_grad = False
+    return layer
+
 
 # ---- layers ----
 
@@ -53,7 +62,7 @@ register(
     dataclasses.replace(
         conv.convolution(4, 3, 3, 3, pad=1, image=(5, 5)),
         variant="3x3, stride 1, pad 1, input_grad=False", grad_inputs=(),
-        scratch=lambda p: SC.Convolution(p["W"], p["b"], 1, 1, input_grad=False)),
+        scratch=lambda p: without_input_grad(FastConvolution(p["W"], p["b"], 1, 1))),
     LayerPair("SoftmaxWithLoss", "book, eps 1e-3",
               scratch=lambda p: SL.SoftmaxWithLoss("book", eps=1e-3),
               torch=lambda p: TL.SoftmaxWithLoss("book", eps=1e-3),
@@ -113,15 +122,15 @@ DEEP_HIDDEN = 16
 def deep_convnet_inverted():
     """DeepConvNet with inverted dropout and another hidden size: the training logits
     (with finite differences) and train, train, eval calls."""
-    masks = mask_factory(DROPOUT_P, "DeepConvNet", "inverted")
+    masks = mask_factory(DROPOUT_P, SM.DeepConvNet.__name__, "inverted")
     shapes = [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3),
               (64, 64, 3, 3), (64, DEEP_HIDDEN), (DEEP_HIDDEN, N_OUT)]
     return model_pair(
-        "DeepConvNet", f"inverted dropout, hidden {DEEP_HIDDEN}, 8x8 input",
-        scratch_net=lambda p: SM.DeepConvNet(
+        SM.DeepConvNet.__name__, f"inverted dropout, hidden {DEEP_HIDDEN}, 8x8 input",
+        scratch_net=lambda p: with_input_grad(SM.DeepConvNet(
             DEEP_IMAGE, DEEP_HIDDEN, N_OUT, params=p, dropout_ratio=DROPOUT_P,
             dropout_convention="inverted", dropout_masks=masks(),
-            loss_convention="log_softmax", input_grad=True),
+            loss_convention="log_softmax")),
         torch_net=lambda: TM.with_book_loss(TM.DeepConvNet(
             DEEP_IMAGE, DEEP_HIDDEN, N_OUT, dropout=masks_as_layers(masks(), "inverted",
                                                                     DROPOUT_P)),
@@ -139,10 +148,9 @@ register(
                                                    "log_softmax"),
                init=mlp_params((N_IN, 9, N_OUT)),
                samples=classifier_samples((N_IN,), N_OUT, "log_softmax")),
-    model_pair("SimpleConvNet", "small, stride 2, pad 1, log_softmax loss",
-               scratch_net=lambda p: SM.SimpleConvNet(**STRIDED_CONV, params=p,
-                                                      loss_convention="log_softmax",
-                                                      input_grad=True),
+    model_pair(SM.SimpleConvNet.__name__, "small, stride 2, pad 1, log_softmax loss",
+               scratch_net=lambda p: with_input_grad(SM.SimpleConvNet(
+                   **STRIDED_CONV, params=p, loss_convention="log_softmax")),
                torch_net=lambda: TM.with_book_loss(TM.SimpleConvNet(**STRIDED_CONV),
                                                    "log_softmax"),
                init=conv_params([(3, 1, 3, 3), (12, 5), (5, N_OUT)]),
@@ -172,10 +180,10 @@ def momentum_half(component, scratch_cls, twin, convention):
 
 
 register(
-    *(momentum_half(c, s, t, conv_) for c, s, t in (("Momentum", SO.Momentum, TO.Momentum),
-                                                    ("Nesterov", SO.Nesterov, TO.Nesterov))
+    *(momentum_half(c.__name__, c, t, conv_)
+      for c, t in ((SO.Momentum, TO.Momentum), (SO.Nesterov, TO.Nesterov))
       for conv_ in ("book", "torch")),
-    OptimizerPair("AdaGrad", "eps 1e-3",
+    OptimizerPair(SO.AdaGrad.__name__, "eps 1e-3",
                   scratch=lambda lr, wd: SO.AdaGrad(lr, eps=1e-3, weight_decay=wd),
                   torch=lambda groups, lr: TO.AdaGrad(groups, lr, eps=1e-3), lr=0.1,
                   trajectories=SHORT, state=(StateLink("h", "sum"),)),
@@ -183,7 +191,7 @@ register(
                   scratch=lambda lr, wd: SO.RMSprop(lr, 0.9, eps=1e-3, weight_decay=wd),
                   torch=lambda groups, lr: TO.RMSprop(groups, lr, 0.9, eps=1e-3), lr=0.01,
                   trajectories=SHORT, state=(StateLink("h", "square_avg"),)),
-    *(OptimizerPair("Adam", f"{c}, beta1 0.8, beta2 0.99, eps 1e-6",
+    *(OptimizerPair(SO.Adam.__name__, f"{c}, beta1 0.8, beta2 0.99, eps 1e-6",
                     scratch=lambda lr, wd, c=c: SO.Adam(lr, convention=c, weight_decay=wd,
                                                         **BETAS),
                     torch=lambda groups, lr, c=c: TO.Adam(groups, lr, convention=c, **BETAS),
@@ -195,12 +203,13 @@ register(
                     torch=lambda groups, lr, c=c: TO.AdamW(groups, lr, convention=c, **BETAS),
                     lr=0.01, trajectories=SHORT, state=ADAM_STATE, decay_keys=DECAY_KEYS)
       for c in ("book", "torch")),
-    OptimizerPair("SGD", "decay_keys W1, gamma1",
+    OptimizerPair(SO.SGD.__name__, "decay_keys W1, gamma1",
                   scratch=lambda lr, wd: SO.SGD(lr, weight_decay=wd, decay_keys=DECAY_KEYS),
                   torch=lambda groups, lr: TO.SGD(groups, lr), lr=0.1,
                   trajectories=(DECAYED,), decay_keys=DECAY_KEYS),
     OptimizerPair(
-        "SGD", "cosine to eta_min 0.02, warmup from 0.5", scratch=lambda lr, wd: SO.SGD(lr),
+        SO.SGD.__name__, "cosine to eta_min 0.02, warmup from 0.5",
+        scratch=lambda lr, wd: SO.SGD(lr),
         torch=lambda groups, lr: TO.SGD(groups, lr), lr=0.1, trajectories=(
             Trajectory("cosine over 25 to eta_min 0.02", Schedule(
                 "cosine over 25 to 0.02", lambda o: SS.CosineAnnealing(o, 25, eta_min=0.02),
@@ -211,7 +220,7 @@ register(
     # and the defaults themselves (every other entry passes gamma and start_factor: a changed
     # default survived mutation testing until this entry)
     OptimizerPair(
-        "SGD", "schedules at their defaults", scratch=lambda lr, wd: SO.SGD(lr),
+        SO.SGD.__name__, "schedules at their defaults", scratch=lambda lr, wd: SO.SGD(lr),
         torch=lambda groups, lr: TO.SGD(groups, lr), lr=0.1, trajectories=(
             Trajectory("step decay every 10, default gamma", Schedule(
                 "step decay every 10", lambda o: SS.StepDecay(o, 10),
