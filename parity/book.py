@@ -11,6 +11,8 @@ study pages).  An entry whose module says nothing is filed under ``OTHER``.
 
 from dataclasses import dataclass
 
+from parity.engine import registry
+
 
 @dataclass(frozen=True)
 class Chapter:
@@ -60,9 +62,24 @@ def chapter_of(entry, module):
     key = getattr(entry, "chapter", None)
     key = key or getattr(module, "CHAPTER_OF", {}).get(entry.component)
     key = key or getattr(module, "CHAPTER", None)
+    key = key or (module is not None and home_chapter(entry, module))
     if key and key not in BY_KEY:
         raise ValueError(f"{entry.component}: unknown chapter {key!r}; have {sorted(BY_KEY)}")
     return BY_KEY[key] if key else OTHER
+
+
+def home_chapter(entry, module):
+    """For a module that names no chapter (one that adds settings to components registered
+    elsewhere, e.g. ``parity.pairs.settings``): the chapter of the component's other
+    entries, read from the modules that registered them."""
+    for other in registry.REGISTRY:
+        home = registry.origin(other)
+        if other.component == entry.component and home is not module and home is not None:
+            key = getattr(home, "CHAPTER_OF", {}).get(other.component) or getattr(
+                home, "CHAPTER", None)
+            if key:
+                return key
+    return None
 
 
 def formula_of(component, module):

@@ -169,6 +169,11 @@ def test_chapter_is_read_from_the_registering_module():
     assert book.chapter_of(entry, module).key == "backprop"
     assert book.chapter_of(types.SimpleNamespace(component="x"), module).key == "dropout"
     assert book.chapter_of(entry, None) is book.OTHER
+    # a module that names no chapter (settings of components registered elsewhere):
+    # the component's chapter in the module that registered its other entries
+    assert book.chapter_of(entry, types.SimpleNamespace()).key == "backprop"
+    assert book.chapter_of(types.SimpleNamespace(component="x"), types.SimpleNamespace()) \
+        is book.OTHER
     with pytest.raises(ValueError, match="unknown chapter"):
         book.chapter_of(entry, types.SimpleNamespace(CHAPTER="chapter 99"))
     # every registered entry's module names a real chapter
