@@ -74,14 +74,9 @@ def test_a_damaged_pickle_is_an_error_naming_the_file(tmp_path, content):
 
 def test_a_tampered_weights_file_is_a_crashed_row_naming_the_setting(tmp_path, monkeypatch):
     from parity.engine.runner import run_entries
-    from parity_tests.test_mnist import write_idx
+    from parity_tests.test_mnist import write_random_mnist
 
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for split in ("train", "t10k"):
-        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (3, 28, 28)))
-        write_idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, 3))
+    write_random_mnist(tmp_path / "data")
     spec = PUBLISHED[0]
     (tmp_path / spec.file).write_bytes(pickle.dumps({"W1": np.zeros(2)}))  # digest differs
     monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "data"))

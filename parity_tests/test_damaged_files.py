@@ -10,7 +10,6 @@ import dataclasses
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,7 +19,7 @@ from parity.experiments import tables
 from parity.experiments.book_weights import PUBLISHED, BookWeights
 from parity.pairs.mnist import MnistLoaders
 from parity.pairs.training import TrainingRun
-from parity_tests.test_mnist import write_idx
+from parity_tests.test_mnist import write_random_mnist
 
 MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                "t10k-labels-idx1-ubyte"]
@@ -80,12 +79,7 @@ def test_one_damaged_real_file_fails_exactly_the_entries_that_need_it(
 
 
 def test_tiny_files_one_damaged_the_rest_runs(tmp_path, monkeypatch, capsys):
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for split in ("train", "t10k"):
-        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (3, 28, 28)))
-        write_idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, 3))
+    raw = write_random_mnist(tmp_path / "data")
     (raw / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03")  # header cut short
     monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "data"))
     monkeypatch.delenv("DLFS_WEIGHTS", raising=False)

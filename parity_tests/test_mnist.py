@@ -19,6 +19,17 @@ def write_idx(path, array):
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
+def write_random_mnist(root, n=3, seed=0):
+    """Four random IDX files of ``n`` images each under ``root/MNIST/raw``; returns raw."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for split in ("train", "t10k"):
+        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return raw
+
+
 @pytest.fixture
 def tiny_mnist(tmp_path):
     """A root with four small IDX files in torchvision's layout."""
