@@ -32,8 +32,9 @@ TOLERANCES = {
     # Training runs must learn, on each side: mean loss of the last LEARNING_WINDOW steps over
     # the first step's loss, compared with 0, must stay below this atol.  Measured over 200
     # MNIST steps: MLP SGD 0.134, MLP Adam 0.099, MLP+BatchNorm SGD 0.091, SimpleConvNet SGD
-    # 0.289, SimpleConvNet Adam 0.114 (LeNet-5 and DeepConvNet, --slow only, not yet
-    # measured against this floor); with images paired to the wrong labels
+    # 0.289, SimpleConvNet Adam 0.114, LeNet-5 SGD 0.139 / Adam 0.109, DeepConvNet (dropout
+    # 0.5, float64) SGD 0.466 / Adam 0.462 -- the thinnest margin, but every run is seeded
+    # and deterministic; with images paired to the wrong labels
     # (labels shifted by one) 0.95 -- the sides agree perfectly then, so only this catches it.
     "learning": Tolerance(rtol=0.0, atol=0.5),
     # Integers, masks, labels, pixel bytes: identical or wrong.
@@ -62,6 +63,9 @@ def statistical(standard_error):
     return Tolerance(rtol=0.0, atol=CONFIDENCE_Z * standard_error)
 
 LEARNING_WINDOW = 20  # steps averaged at the end of a training run (batch noise)
+# The floor was measured on 200-step runs; a shorter run (a quick test of the harness) is
+# not held to it: after 5 steps of SGD the MLP's ratio is 0.91 (measured).
+LEARNING_MIN_STEPS = 100
 
 FD_STEP = 1e-5  # truncation ~h^2 = 1e-10, rounding ~1e-16 / h = 1e-11 (relative)
 FD_NOISE = 10  # finite-diff atol = FD_NOISE * eps * max(|f|, 1) / FD_STEP (rounding floor)

@@ -11,7 +11,12 @@ import numpy as np
 
 from parity.engine.compare import compare
 from parity.engine.registry import register
-from parity.engine.tolerances import LEARNING_WINDOW, Tolerance, tolerance_for
+from parity.engine.tolerances import (
+    LEARNING_MIN_STEPS,
+    LEARNING_WINDOW,
+    Tolerance,
+    tolerance_for,
+)
 from parity.experiments.tables import MODELS, Model, Optimizer
 from parity.experiments.training import load_mnist, train_model
 
@@ -70,7 +75,7 @@ class TrainingRun:
         weights = Tolerance(rtol=0.0, atol=tol.rtol * scale)
         checks += [compare(setup.net.params[k], v, weights, quantity=f"final {k}", **label)
                    for k, v in final.items()]
-        return checks + learned(curve, label)
+        return checks + (learned(curve, label) if self.steps >= LEARNING_MIN_STEPS else [])
 
 
 def learned(curve, label):
