@@ -272,3 +272,29 @@ def test_many_implementations_and_an_installed_module(tmp_path, monkeypatch, cap
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     assert main(["--module", "learner_pkg", "-k", "Relu", "--out", str(out)]) == 0
     assert "learner_pkg" in capsys.readouterr().out
+
+
+def test_training_run_parts_where_one_step_cannot_see(tmp_path):
+    """The book-SGD training run: the clean networks agree at every step; a TwoLayerNet whose
+    Affine1 holds a copy of W1 (one forward/backward right) parts at step 1, in the loss."""
+    from parity.check import training
+    from parity_tests.zoo.bugs import BY_NAME
+
+    def training_rows(result):
+        return [r for r in result.rows if r["variant"] == training.variant(result.component)]
+
+    clean = run.check_implementation(str(CLEAN), only=list(training.TRAINED))
+    assert clean.exit_code() == 0
+    assert sorted(r.component for r in clean.results) == sorted(training.TRAINED)
+    for result in clean.results:
+        rows = training_rows(result)
+        loss = [r for r in rows if r["quantity"] == "loss at every step"]
+        assert loss and loss[0]["sample"] == f"{training.STEPS} steps", result.component
+        assert all(r["passed"] for r in rows), result.component
+    root = materialize(BY_NAME["twolayernet-affine1-holds-copy"], tmp_path / "copy")
+    outcome = run.check_implementation(str(root), only=["TwoLayerNet"])
+    result = outcome.results[0]
+    assert outcome.exit_code() == 1 and result.diagnosis == "network_layer_holds_copy"
+    assert "Affine1" in result.location
+    assert "first parts from the reference at step 1, in loss" in result.evidence
+    assert [r["quantity"] for r in training_rows(result) if not r["passed"]][-1] == "step 1: loss"

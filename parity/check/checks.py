@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from parity.check import adapt
+from parity.check import adapt, training
 from parity.check.table import BY_NAME, DROPOUT_SEED, BookNesterov, Component, Entry
 from parity.engine.compare import MISMATCH, PASSING, Check, compare
 from parity.engine.inputs import source
@@ -342,6 +342,14 @@ def check_component(comp_name, obj, where=""):
                 diag = try_diagnose(comp, pair, factory, dtype, obj, entry) or False
         rows += [c.row() | {"entry verdict": verdict, "detail": c.detail} for c in checks]
         verdicts.append(verdict)
+    parted = None
+    if comp_name in training.TRAINED and comp.entries:
+        checks, parted, train_diag = training_entry(comp, obj, notes)
+        verdict = MISMATCH if failing(checks) else MATCH
+        rows += [c.row() | {"entry verdict": verdict, "detail": c.detail} for c in checks]
+        verdicts.append(verdict)
+        if verdict == MISMATCH and diag is None:
+            diag = train_diag
     verdict = summary_verdict(verdicts)
     if verdict == MATCH and notes.misspelled:
         verdict = MISSPELLED
@@ -366,7 +374,41 @@ def check_component(comp_name, obj, where=""):
             result.location = diag.location
         elif diag is None:
             result.diagnosis = NO_DIAGNOSIS
+    if parted and not result.passed():
+        step, quantity, _ = parted
+        result.evidence += (f"; training run (book SGD): first parts from the reference at "
+                            f"step {step}, in {quantity}")
     return result
+
+
+def training_entry(comp, cls, notes):
+    """The training run of ``parity.check.training`` for the component's first entry:
+    (check rows, the first (step, quantity, check) where it parts or None, a diagnosis)."""
+    entry = comp.entries[0]
+    try:
+        checks, parted = training.training_run(comp.name, cls, entry, notes)
+    except Exception as err:
+        tol = tolerance_for("training-float64")
+        return [Check(component=comp.name, variant=training.variant(comp.name), dtype="float64",
+                      quantity="run", atol=tol.atol, rtol=tol.rtol, passed=False,
+                      verdict=MISMATCH, oracle="reference",
+                      detail=f"the training run raised {type(err).__name__}: {err}")], None, None
+    if parted is None:
+        return checks, None, None
+    from parity.check import diagnosis
+    text = training.parted_text(comp.name, parted)
+    try:  # why a run parts when one step agrees: a layer computing with a copy
+        copies = diagnosis.layers_holding_copies(training.build_learner(cls, entry, notes))
+    except Exception:  # the diagnosis must never cost the verdict
+        copies = []
+    hyp = next(h for h in diagnosis.HYPOTHESES if h.id == "network_layer_holds_copy")
+    if copies:
+        key, name, attr = copies[0]
+        return checks, parted, diagnosis.Diagnosis(
+            hyp.id, hyp.text.format(component=comp.name), 0.0,
+            f"the update to params[{key!r}] never reaches layer {name}: {name}.{attr} is a "
+            f"copy; {text}", f"{hyp.location.format(component=comp.name)} ({name})")
+    return checks, parted, diagnosis.Diagnosis("", text, np.nan, "", comp.name)
 
 
 def summary_verdict(verdicts):

@@ -695,6 +695,48 @@ def _predict_in_train_mode(learner, reference, x, t, tol):
     return shown, 0.0, "; ".join(evidence)
 
 
+WEIGHT_NAMES = ("w", "b", "gamma", "beta", "weight", "weights", "bias")
+
+
+def _held_arrays(layer):
+    """(name, array) of the parameters a layer holds: W/b/gamma/beta attributes under any
+    spelling (not dW, running_mean, caches), and a ``params`` dict of its own."""
+    held = [(a, v) for a, v in vars(layer).items()
+            if a.lower().replace("_", "") in WEIGHT_NAMES and isinstance(v, np.ndarray)]
+    own = getattr(layer, "params", None)
+    if isinstance(own, dict):
+        held += [(f"params[{k!r}]", v) for k, v in own.items() if isinstance(v, np.ndarray)]
+    return held
+
+
+def layers_holding_copies(net):
+    """[(key, layer name, attribute)] for each ``net.params[key]`` that no layer shares
+    memory with while a layer holds an array of its shape: the optimizer updates
+    params[key], the layer computes with its own copy, and a training run parts from the
+    book's at its second step (one forward/backward cannot see it)."""
+    items, _ = _named_layers(net)
+    found = []
+    for key, param in net.params.items():
+        if not isinstance(param, np.ndarray):
+            continue
+        held = [(name, attr, v) for name, layer in items for attr, v in _held_arrays(layer)]
+        if any(np.shares_memory(v, param) for _, _, v in held):
+            continue
+        same = [(name, attr) for name, attr, v in held if v.shape == param.shape]
+        if same:
+            found.append((key, *same[0]))
+    return found
+
+
+def _layer_holds_copy(learner, reference, x, t, tol):
+    copies = layers_holding_copies(learner)
+    if not copies:
+        return False, np.inf, "every params entry is the array its layer holds"
+    return True, 0.0, "; ".join(
+        f"the update to params[{k!r}] never reaches layer {name}: {name}.{attr} is a copy "
+        "(np.shares_memory is False)" for k, name, attr in copies)
+
+
 # ---------------------------------------------------------------------------------------
 # The catalogue.
 # ---------------------------------------------------------------------------------------
@@ -872,6 +914,11 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       "x[idx] = tmp_val at the end of the loop", "numerical_gradient",
       (lambda ref: lambda f, x: ref(f, x, restore=False),)),
     # --- networks ---
+    H("network_layer_holds_copy", "network", ("*",),
+      "{component}: a layer holds a copy of a parameter, so the optimizer's update to params "
+      "never reaches it -- build the layer on the same array (Affine(self.params['W1'], "
+      "self.params['b1'])) and update params in place (params[key] -= lr * grad), never "
+      "rebind self.params[key]", "{component}.__init__", (_layer_holds_copy,)),
     H("network_grads_from_wrong_layer", "network", ("*",),
       "{component}.gradient: a gradient is read from the wrong layer -- take grads['Wk'], "
       "grads['bk'] from the layer that holds params['Wk']", "{component}.gradient",
@@ -1519,6 +1566,15 @@ def bisect_network(learner_net, reference_net, x, t, dtype="float64") -> Diagnos
             f"parameter although every layer computes it right -- read it from {holder}",
             0.0, f"grads[{key!r}] " + (_describe_difference(grads_l[key], want_g, tol)
                                        if key in grads_l else "missing"), holder)
+    copies = layers_holding_copies(learner_net)
+    if copies:  # one step agrees; training would not (parity.check.training)
+        key, name, attr = copies[0]
+        return Diagnosis(
+            "network_layer_holds_copy",
+            f"{component}: every layer matches for one step, but the update to params[{key!r}] "
+            f"never reaches layer {name}: {name}.{attr} is a copy -- build {name} on "
+            f"params[{key!r}] itself", 0.0, f"np.shares_memory(params[{key!r}], {name}.{attr}) "
+            "is False", name)
     return Diagnosis("no_catalogued_bug",
                      f"{component}: every layer's forward and backward match the reference",
                      np.nan, f"compared {count} layers on predict, loss and gradient",

@@ -35,6 +35,7 @@ CATALOGUE_IDS = frozenset({
     "rmsprop_decay_swapped", "numerical_gradient_forward_difference",
     "numerical_gradient_not_restored", "network_grads_from_wrong_layer",
     "network_layer_misbuilt", "network_weight_decay_on_bias", "network_predict_in_train_mode",
+    "network_layer_holds_copy",
 })
 
 
@@ -282,6 +283,13 @@ BUGS: tuple[PlantedBug, ...] = (
         "TwoLayerNet", "network_grads_from_wrong_layer", layer="Affine2",
         doc="grads['W2'] is Affine1's dW: shape mismatch unless input == hidden == output size; "
             "loss and layers right"),
+    PlantedBug(
+        "twolayernet-affine1-holds-copy", "ch05/two_layer_net.py",
+        "self.layers['Affine1'] = Affine(self.params['W1'], self.params['b1'])",
+        "self.layers['Affine1'] = Affine(self.params['W1'].copy(), self.params['b1'])",
+        "TwoLayerNet", "network_layer_holds_copy", layer="Affine1",
+        doc="one forward/backward is right on the constructor's weights; SGD on params['W1'] "
+            "never reaches Affine1, so a training run parts at step 1"),
     PlantedBug(
         "deepconvnet-grads-index-swapped", "ch08/deep_convnet.py",
         "        for i, layer_idx in enumerate(self.param_layer_idx):\n"
