@@ -53,6 +53,17 @@ def check_ndim(where, name, x, ndim, form):
         fail(where, f"{name} must be {ndim}-D {form}, got shape {np.shape(x)}")
 
 
+def check_features(where, x, W):
+    """A batch (N, features...) whose features per sample are W's rows (W is (in, out))."""
+    if np.ndim(x) < 2:
+        fail(where, f"x must be a batch (N, features...), got shape {np.shape(x)} "
+             "(one sample: x.reshape(1, -1))")
+    features = int(np.prod(x.shape[1:]))
+    if features != W.shape[0]:
+        fail(where, f"x has {features} features per sample, W expects {W.shape[0]} "
+             f"(W is {W.shape})")
+
+
 def check_floating(where, name, x):
     dtype = x.dtype if isinstance(x, np.ndarray) else np.asarray(x).dtype
     if dtype.kind != "f":

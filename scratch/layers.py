@@ -16,6 +16,7 @@ import numpy as np
 from scratch.checks import (
     CallOrderError,
     check_dout,
+    check_features,
     check_floating,
     check_ndim,
     check_range,
@@ -115,17 +116,10 @@ class Affine(Layer):
         self.params = {"W": W, "b": b}
 
     def forward(self, x):
-        W = self.params["W"]
-        if np.ndim(x) < 2:
-            fail("Affine.forward", f"x must be a batch (N, features...), got shape "
-                 f"{np.shape(x)} (one sample: x.reshape(1, -1))")
-        features = math.prod(x.shape[1:])
-        if features != W.shape[0]:
-            fail("Affine.forward", f"x has {features} features per sample, W expects "
-                 f"{W.shape[0]} (W is {W.shape})")
+        check_features("Affine.forward", x, self.params["W"])
         self.x_shape = x.shape
         self.x = x.reshape(x.shape[0], -1)
-        return self.x @ W + self.params["b"]
+        return self.x @ self.params["W"] + self.params["b"]
 
     def backward(self, dout):
         check_dout("Affine.backward", dout, None if self.x is None else
