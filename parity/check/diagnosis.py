@@ -36,6 +36,7 @@ from parity.engine.inputs import cast, source
 from parity.engine.layer_pair import LayerPair
 from parity.engine.optim_pair import OptimizerPair
 from parity.engine.tolerances import tolerance_for
+from scratch import conv as SC
 from scratch import functions as F
 from scratch import layers as S
 
@@ -343,46 +344,34 @@ def _dropout_mask_inverted(make, params):
     return layer
 
 
-def _pairs(v):
-    return (v, v) if np.ndim(v) == 0 else tuple(v)
-
-
-def window_loop(shape, kernel, stride, pad):
-    """(padded image shape, [(y, x, slice)...]) of the book's im2col/col2im loops."""
+def _windows(shape, kernel, stride, pad):
+    """(padded image shape, (out_h, out_w), window taps) of ``scratch.conv``'s im2col."""
     N, C, H, W = shape
-    (fh, fw), (sh, sw), (ph, pw) = _pairs(kernel), _pairs(stride), _pairs(pad)
-    oh, ow = (H + 2 * ph - fh) // sh + 1, (W + 2 * pw - fw) // sw + 1
-    taps = [(y, x, (slice(None), slice(None), slice(y, y + sh * oh, sh),
-                    slice(x, x + sw * ow, sw))) for y in range(fh) for x in range(fw)]
-    return (N, C, H + 2 * ph + sh - 1, W + 2 * pw + sw - 1), (oh, ow), taps
+    kernel, stride, pad = SC.pair(kernel), SC.pair(stride), SC.pair(pad)
+    out_size = SC.output_shape((H, W), kernel, stride, pad)
+    padded = (N, C, H + 2 * pad[0], W + 2 * pad[1])
+    return padded, out_size, list(SC.window_taps(kernel, out_size, stride))
 
 
 def book_im2col(x, filter_h, filter_w, stride=1, pad=0):
-    """The book's im2col: rows (N, out_h, out_w), columns (C, filter_h, filter_w)."""
-    N, C = x.shape[:2]
-    (ph, pw) = _pairs(pad)
-    img = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
-    _, (oh, ow), taps = window_loop(x.shape, (filter_h, filter_w), stride, pad)
-    col = np.zeros((N, C, filter_h, filter_w, oh, ow), dtype=x.dtype)
-    for y, xx, where in taps:
-        col[:, :, y, xx] = img[where]
-    return col.transpose(0, 4, 5, 1, 2, 3).reshape(N * oh * ow, -1)
+    """The book's im2col signature on ``scratch.conv.im2col``: rows (N, out_h, out_w),
+    columns (C, filter_h, filter_w)."""
+    return SC.im2col(x, (filter_h, filter_w), SC.pair(stride), SC.pair(pad))
 
 
 def book_col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0, accumulate=True):
-    """The book's col2im (im2col's transpose); ``accumulate=False`` is the bug that
-    assigns where windows overlap, in the book's loop order (later taps win)."""
-    N, C, H, W = input_shape
-    (ph, pw) = _pairs(pad)
-    padded, (oh, ow), taps = window_loop(input_shape, (filter_h, filter_w), stride, pad)
-    col = col.reshape(N, oh, ow, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
+    """The book's col2im signature on ``scratch.conv.col2im``; ``accumulate=False`` is the
+    bug that assigns where windows overlap, in the book's loop order (later taps win)."""
+    kernel, stride, pad = (filter_h, filter_w), SC.pair(stride), SC.pair(pad)
+    if accumulate:
+        return SC.col2im(col, input_shape, kernel, stride, pad)
+    N, C = input_shape[:2]
+    padded, out_size, taps = _windows(input_shape, kernel, stride, pad)
+    col = col.reshape(N, *out_size, C, *kernel).transpose(0, 3, 4, 5, 1, 2)
     img = np.zeros(padded, dtype=col.dtype)
     for y, xx, where in taps:
-        if accumulate:
-            img[where] += col[:, :, y, xx]
-        else:
-            img[where] = col[:, :, y, xx]
-    return img[:, :, ph:H + ph, pw:W + pw]
+        img[where] = col[:, :, y, xx]
+    return SC.crop(img, pad)
 
 
 def kernel_transposed_columns(col, C, filter_h, filter_w):
@@ -436,8 +425,8 @@ class _MaxPoolAllTies(_CachesX):
         root = self._root
         (fh, fw), stride, pad = root.kernel, root.stride, root.pad
         x = self._x
-        (ph, pw) = _pairs(pad)
-        padded, _, taps = window_loop(x.shape, (fh, fw), stride, pad)
+        (ph, pw) = SC.pair(pad)
+        padded, _, taps = _windows(x.shape, (fh, fw), stride, pad)
         xp = np.full(padded, -np.inf, dtype=x.dtype)
         xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x
         out = root.out
@@ -459,7 +448,7 @@ class _PoolBackward(_CachesX):
     def backward(self, dout):
         self._inner.backward(dout)
         root = self._root
-        (ph, pw), stride, (py, px) = root.kernel, root.stride, _pairs(root.pad)
+        (ph, pw), stride, (py, px) = root.kernel, root.stride, SC.pair(root.pad)
         x = self._x
         padded = np.pad(x, [(0, 0), (0, 0), (py, py), (px, px)], constant_values=-np.inf)
         col = book_im2col(padded, ph, pw, stride, 0)
@@ -1216,7 +1205,7 @@ def _function_samples(name):
     if name == "col2im":
         found = []
         for shape, (fh, fw), s, p in IMAGE_SETTINGS:
-            _, (oh, ow), _ = window_loop(shape, (fh, fw), s, p)
+            _, (oh, ow), _ = _windows(shape, (fh, fw), s, p)
             col = rng.standard_normal((shape[0] * oh * ow, shape[1] * fh * fw))
             found.append(FunctionSample(f"col for x{shape} {fh}x{fw} stride {s} pad {p}",
                                         (col, shape, fh, fw, s, p)))
