@@ -116,11 +116,13 @@ def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
     pair, _ = drawn
     layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
     x = pair.sample_list()[0].calls[0].inputs[0]
-    layer.forward(x)  # sets the padded grid size
-    flat, col = layer.block_columns(x)
+    layer.forward(x)  # sets the lowering: where the windows lie
+    lowering = layer.lowering
+    flat, col = lowering.columns(x)
+    flat, col = flat.copy(), col.copy()  # this thread's buffers: the next call reuses them
     c = np.random.default_rng(1).standard_normal(col.shape)
     back = np.zeros_like(flat)
-    SF.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
+    SF.add_grid_columns(back, c, len(x), lowering.grid_size, lowering.rows, lowering.kernel)
     assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
@@ -301,17 +303,37 @@ def test_float32_upcast_is_caught():
 
 
 def test_fast_convolution_off_the_reference_is_caught(monkeypatch):
-    """col2im that overwrites where windows overlap: the SameResults probe names dx."""
+    """col2im that overwrites where windows overlap (stride 2 < kernel width 3 takes
+    col2im): the SameResults probe names dx."""
     def overwrite(dflat, dcol, n, grid_size, rows, kernel):
         dcol = dcol.reshape(dflat.shape[0], *kernel, n, rows * grid_size[1])
         for i, j, seen in SF.tap_slices(dflat, n, grid_size, rows, kernel):
             seen[...] = dcol[:, i, j]
 
     monkeypatch.setattr(SF, "add_grid_columns", overwrite)
-    probe = find("Convolution", f"{CONV_FAST.variant} = {CONV.variant}")
+    book = find("Convolution", setting((2, 3), 2, 1, "no bias"))
+    probe = find("Convolution", f"{setting((2, 3), 2, 1, 'no bias', FAST)} = {book.variant}")
     bad = [c for c in probe.run("float64") if not c.passed]
     assert bad and {c.quantity for c in bad} == {"dx"}
-    assert all(c.oracle == f"scratch {CONV.variant}" for c in bad)
+    assert all(c.oracle == f"scratch {book.variant}" for c in bad)
+
+
+class UnturnedTransposed(SF.FastConvolution):
+    """dx as a correlation of dout with the filters' channels swapped but NOT turned
+    180 degrees (a true convolution's kernel, the classic slip)."""
+
+    def transposed(self):
+        lowering, _ = super().transposed()
+        W = self.params["W"]
+        return lowering, np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(W.shape[1], -1)
+
+
+def test_input_gradient_with_unturned_filters_is_caught():
+    probe = find("Convolution", f"{CONV_FAST.variant} = {CONV.variant}")
+    broken = dataclasses.replace(probe, pair=dataclasses.replace(
+        CONV_FAST, scratch=lambda p: UnturnedTransposed(p["W"], p["b"], 1, 1)))
+    bad = [c for c in broken.run("float64") if not c.passed]
+    assert bad and {c.quantity for c in bad} == {"dx"}
 
 
 def test_weight_gradient_of_one_thread_only_is_caught(monkeypatch):
