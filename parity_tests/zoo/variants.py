@@ -36,7 +36,7 @@ class Derived:
     """A file written from clean/: ``pieces``, top-level functions and classes of clean/ by
     name, below ``import numpy as np``; then each identifier of ``renames`` (old, new)
     renamed -- names only, comments and strings stay -- and each ``edits`` (old, new) applied
-    where ``old`` occurs exactly once."""
+    where ``old`` occurs exactly once.  No pieces: an empty file (a package's __init__.py)."""
 
     pieces: tuple[str, ...]
     renames: tuple[tuple[str, str], ...] = ()
@@ -51,7 +51,6 @@ class Variant:
     hostile: str = ""
     doc: str = ""
     derived: tuple[tuple[str, Derived], ...] = ()  # (path in the folder, how it is written)
-
 
 
 VARIANTS: tuple[Variant, ...] = (
