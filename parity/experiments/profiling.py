@@ -22,12 +22,15 @@ backward of the loss (no optimizer update), each layer timed in place.
   gradient is ready: its backward starts) to the next module's (or to the end of
   ``backward()`` for the last).  Hooks add a little autograd bookkeeping of their own.
 
-GEMM vs the rest on the scratch side (``gemm_seconds``): a line timer (``sys.settrace``
-on the files of the ``scratch`` package) charges each line its own time, calls into
-NumPy included; lines holding a matrix product (``@``, ``matmul``, ``dot``, ``einsum``,
-``tensordot``) are GEMM.  Such a line may also do a small add or reshape; one trace
-event per line costs ~1 us, which the GEMM lines hardly feel (a traced step runs
-slower in its many small lines, which is why the layer times come from untraced steps).
+GEMM vs the rest on the scratch side (``traced_seconds``): a line timer
+(``sys.settrace`` on the files of the ``scratch`` package) charges each line its own
+time, calls into NumPy included, and leaves its own time out; lines holding a matrix
+product (``@``, ``matmul``, ``dot``, ``einsum``, ``tensordot``) are GEMM.  Such a line
+may also do a small add or reshape.  GEMM ms comes from those traced steps (a GEMM line
+is one trace event, which its time hardly feels), "other" is the untraced forward +
+backward minus it: tracing slows the many small lines of a layer's loops (measured
+1.3-2x on the convolutions, on a loaded machine), so the traced steps' own non-GEMM
+time would overstate it.
 """
 
 import contextlib
@@ -222,7 +225,8 @@ def is_gemm_line(filename, lineno):
 class LineClock:
     """``sys.settrace`` over the scratch package's files: every line's own time (until the
     next traced line or return; untraced calls inside it count for it) goes to
-    ``seconds[(label, is a GEMM line)]``, ``label`` being what the caller set."""
+    ``seconds[(label, is a GEMM line)]``, ``label`` being what the caller set.  The
+    tracer's own time is left out: each interval starts when the tracer hands back."""
 
     def __init__(self):
         self.seconds = defaultdict(float)
@@ -231,48 +235,57 @@ class LineClock:
         self.since = 0.0
         self.gemm = {}
 
-    def charge(self, now):
-        if self.line is not None and self.label is not None:
-            if self.line not in self.gemm:
+    def charge(self):
+        """Charge the time since the last event to the line that ran (its label's
+        non-GEMM time when no traced line was running: call overhead)."""
+        now = time.perf_counter()
+        if self.label is not None:
+            if self.line is not None and self.line not in self.gemm:
                 self.gemm[self.line] = is_gemm_line(*self.line)
-            self.seconds[self.label, self.gemm[self.line]] += now - self.since
-        self.since = now
+            gemm = self.line is not None and self.gemm[self.line]
+            self.seconds[self.label, gemm] += now - self.since
+
+    def restart(self):
+        self.since = time.perf_counter()
 
     def trace(self, frame, event, arg):  # sys.settrace's global function: new frames
         if not frame.f_code.co_filename.startswith(SCRATCH_DIR):
             return None
-        self.charge(time.perf_counter())
+        self.charge()
         self.line = None
+        self.restart()
         return self.local
 
     def local(self, frame, event, arg):
-        now = time.perf_counter()
-        self.charge(now)
+        self.charge()
         if event == "line":
             self.line = (frame.f_code.co_filename, frame.f_lineno)
         elif event == "return":
             caller = frame.f_back
             self.line = ((caller.f_code.co_filename, caller.f_lineno) if caller is not None
                          and caller.f_code.co_filename.startswith(SCRATCH_DIR) else None)
+        self.restart()
         return self.local
 
 
-def gemm_seconds(net, x, t, steps):
-    """{(layer, phase): GEMM seconds per step} of the scratch ``net`` (a line-traced loss
-    forward + backward, ``steps`` times; the median step)."""
+def traced_seconds(net, x, t, steps):
+    """{(layer, phase): (GEMM seconds, other seconds)} of the scratch ``net``: medians
+    over ``steps`` line-traced loss forward + backward passes."""
     clock = LineClock()
     layers = dict(net.layers) | {"loss": net.last_layer}
 
     def labelled(key, method):
         def run(*args, **kwargs):
             outer = clock.label
-            clock.charge(time.perf_counter())  # what ran before goes to the outer label
+            clock.charge()  # what ran before goes to the outer label
             clock.label = key
+            clock.restart()
             try:
                 return method(*args, **kwargs)
             finally:
-                clock.charge(time.perf_counter())
+                clock.charge()
                 clock.label = outer
+                clock.restart()
         return run
 
     for name, layer in layers.items():
@@ -289,16 +302,21 @@ def gemm_seconds(net, x, t, steps):
             finally:
                 sys.settrace(None)
             for key in itertools.product(layers, ("forward", "backward")):
-                per_step[key].append(clock.seconds.get((key, True), 0.0))
+                per_step[key].append((clock.seconds.get((key, True), 0.0),
+                                      clock.seconds.get((key, False), 0.0)))
     finally:
         for layer in layers.values():
             del layer.forward, layer.backward
-    return {key: float(np.median(s)) for key, s in per_step.items()}
+    return {key: tuple(np.median(s, axis=0)) for key, s in per_step.items()}
 
 
-def layer_profile(model_name, sides, steps, gemm_steps=2):
+TRACED_STEPS = 3  # line-traced steps per model (GEMM vs other)
+
+
+def layer_profile(model_name, sides, steps, traced_steps=TRACED_STEPS):
     """Rows (dicts) of the per-layer table for one model: per side and layer, median ms
-    of forward and backward; on the scratch side also the GEMM ms of each.
+    of forward and backward; on the scratch side also each layer's GEMM ms, from
+    ``traced_steps`` line-traced steps (``traced_seconds``), and the rest.
     ``sides``: side -> (network or twin, batch, labels), as ``Bench.layers``."""
     rows = []
     for side, (net, x, t) in sides.items():
@@ -306,20 +324,20 @@ def layer_profile(model_name, sides, steps, gemm_steps=2):
             net.loss(x, t, train_flg=True)  # warm-up
             net.backward()
             times, layers = scratch_layer_times(net, x, t, steps)
-            gemm = gemm_seconds(net, x, t, gemm_steps)
+            traced = traced_seconds(net, x, t, traced_steps)
         else:
             torch_layer_times(net, x, t, 1)  # warm-up
             times, layers = torch_layer_times(net, x, t, steps)
-            gemm = None
+            traced = None
         for name, kind in layers:
             row = {"model": model_name, "side": side, "layer": f"{name} ({kind})"}
             for phase in ("forward", "backward"):
                 s = times.get((name, phase))
                 row[f"{phase} ms"] = float(np.median(s)) * 1e3 if s else np.nan
-            if gemm is not None:
-                row["GEMM ms"] = sum(gemm.get((name, p), 0.0) for p in ("forward",
-                                                                        "backward")) * 1e3
+            if traced is not None:
+                gemm = sum(traced.get((name, p), (0.0, 0.0))[0]
+                           for p in ("forward", "backward")) * 1e3
                 total = np.nansum([row["forward ms"], row["backward ms"]])
-                row["other ms"] = max(0.0, total - row["GEMM ms"])
+                row |= {"GEMM ms": gemm, "other ms": max(0.0, total - gemm)}
             rows.append(row)
     return rows
