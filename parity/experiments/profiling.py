@@ -50,11 +50,18 @@ import torch._C._profiler as _profiler
 from torch.profiler import ProfilerActivity, profile
 
 import scratch
+from scratch.parallel import buffer_bytes
 
 MB = 2 ** 20
 NUMPY_MEMORY = "tracemalloc (NumPy reports its array buffers to it)"
 TORCH_MEMORY = ("torch.profiler(profile_memory=True): running sum of the CPU allocator's "
                 "allocation events (torch does not report to tracemalloc)")
+
+
+def scratch_buffer_bytes():
+    """What the scratch side keeps between calls outside any peak: ``scratch.parallel``'s
+    per-thread buffers (made on a first call, held afterwards), all threads."""
+    return buffer_bytes()
 
 
 def numpy_peak_bytes(fn):

@@ -344,7 +344,11 @@ def speed(ctx):
             "probe compares it with; a model's is the same network with each such layer "
             "swapped for its reference class holding the same parameters "
             "(bench.book_shaped), its rows named '<model> [book-shaped]'.",
-            f"memory: scratch = {profiling.NUMPY_MEMORY}; torch = {profiling.TORCH_MEMORY}.",
+            f"memory: scratch = {profiling.NUMPY_MEMORY}; torch = {profiling.TORCH_MEMORY}. "
+            "Kept between calls, so not in the scratch peaks (made on a first call, held "
+            "after): the per-thread buffers of scratch.parallel, "
+            f"{profiling.scratch_buffer_bytes() / profiling.MB:.1f} MB after this section's runs "
+            "(every model, both thread counts).",
             "profile: scratch layers timed by wrapping each layer's forward/backward; torch "
             "modules by forward pre/post hooks and full-backward pre-hooks (a module's "
             "backward runs until the next module's starts). GEMM ms = time in lines of "
