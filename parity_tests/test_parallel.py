@@ -74,3 +74,30 @@ def test_deep_convnet_gives_the_same_step_split_or_not():
     assert loss_split == pytest.approx(loss, rel=1e-12)
     for key, g in grads.items():
         np.testing.assert_allclose(grads_split[key], g, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_a_forked_child_makes_its_own_pool():
+    """A child forked after a split convolution ran has the pool objects but not their
+    threads; scratch.parallel forgets the pools at fork, so the child's split
+    convolution runs (without that it hangs until the alarm kills it: measured)."""
+    import os
+    import signal
+    import time
+
+    from scratch.conv_fast import FastConvolution
+
+    def split_convolution():  # as the registry's threaded variant: 2 threads, 1 image each
+        rng = np.random.default_rng(0)
+        layer = FastConvolution(rng.standard_normal((4, 3, 3, 3)), np.zeros(4))
+        layer.chunk, layer.workers = 1, 2
+        layer.backward(rng.standard_normal(layer.forward(rng.standard_normal((6, 3, 8, 8))).shape))
+
+    split_convolution()
+    time.sleep(0.2)  # the pool's threads now wait idle
+    pid = os.fork()
+    if pid == 0:  # the child: a hang ends at the alarm (SIGALRM's default kills it)
+        signal.alarm(20)
+        split_convolution()
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -25,6 +25,7 @@ benchmark that gives NumPy and torch n threads each compares like with like.
 Outside it, ``workers()`` is 1 and a layer runs on the caller's thread.
 """
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +37,10 @@ _BLAS = ThreadpoolController().select(internal_api="openblas")  # NumPy's OpenBL
 _POOLS = {}  # thread count -> ThreadPoolExecutor, made once
 _LOCAL = threading.local()  # each thread's buffers; the caller's worker count
 _MADE = []  # bytes of every buffer made, all threads (list.append is atomic)
+
+# A forked child inherits the pools but not their threads: its first map_parts would
+# wait forever.  It starts without pools instead (made again on demand).
+os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def blas_threads():
