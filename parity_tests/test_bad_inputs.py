@@ -177,6 +177,10 @@ CASES |= {
     "cross_entropy_error: label out of range": Case(
         lambda: SF.cross_entropy_error(SF.softmax(X5), np.array([0, 1, 7, 3])), None,
         ("cross_entropy_error: label 7 out of range [0, 5)",)),
+    "cross_entropy_error: 3-D y": Case(
+        lambda: SF.cross_entropy_error(randn(2, 3, 5), np.zeros((2, 3), np.int64)), None,
+        ("cross_entropy_error: y must be probabilities (N, C) or one row (C,), "
+         "got shape (2, 3, 5)",)),
     # torch's mse_loss broadcasts with a warning: the scratch layer refuses
     "MeanSquaredError: t (1, 3) for y (4, 3)": Case(
         lambda: S.MeanSquaredError().forward(randn(4, 3), randn(1, 3)), None,

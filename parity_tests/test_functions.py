@@ -48,3 +48,27 @@ def test_sigmoid_extremes_without_warnings():
     x = np.array([-1000.0, -745.0, 0.0, 745.0, 1000.0])
     close(SF.sigmoid(x), torch.sigmoid(torch.from_numpy(x)).numpy())
     assert SF.sigmoid(x.astype(np.float32)).dtype == np.float32
+
+
+def test_relu_is_torchs_and_keeps_the_dtype():
+    """The book's ch03 relu (make check's reference for a learner's relu): 0 at and below 0,
+    x above -- values in (0, 1) too, where max(x, 1) or a shifted kink would differ."""
+    x = np.array([-2.0, -0.5, 0.0, 0.25, 0.75, 3.0])
+    close(SF.relu(x), torch.relu(torch.from_numpy(x)).numpy())
+    assert SF.relu(x.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_cross_entropy_error_keeps_float32(one_hot):
+    """Every function keeps its input's dtype: float64 labels or an np.eye of float64 must
+    not turn a float32 loss into float64."""
+    y = SF.softmax(source("functions", "ce_float32").standard_normal((4, 5))).astype(np.float32)
+    t = np.array([0, 3, 1, 4])
+    loss = SF.cross_entropy_error(y, np.eye(5)[t] if one_hot else t)
+    assert loss.dtype == np.float32
+
+
+def test_log_softmax_is_over_the_last_axis_of_any_batch_shape():
+    """Like softmax: the last axis, also for (B, T, V) scores, not axis 1."""
+    x = source("functions", "log_softmax").standard_normal((2, 3, 4)) * 3
+    close(SF.log_softmax(x), torch.log_softmax(torch.from_numpy(x), dim=-1).numpy())
