@@ -274,9 +274,15 @@ class SaturatingGAN(SG.GAN):
         return loss
 
 
+def returns_across_episodes(rewards, ends, gamma, returns=SP.discounted_returns):
+    """G_t that runs on past its episode's end into the next episode's rewards."""
+    return returns(rewards, np.zeros_like(ends), gamma)
+
+
 @pytest.mark.parametrize("name,module,attr,replacement", [
     ("GAN", SG, "GAN", SaturatingGAN),
     ("Policy gradient", SP, "advantages", lambda returns: returns),  # no baseline
+    ("Policy gradient", SP, "discounted_returns", returns_across_episodes),
     ("ResNet", SR, "ResidualBlock", BlockWithoutSkipGradient),
     ("Transformer", ST, "LayerNorm", lambda g, b, eps=1e-5: LayerNormStdConstant(g, b, eps)),
 ])

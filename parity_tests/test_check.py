@@ -23,8 +23,9 @@ from parity.check.cli import main
 from parity.check.diagnosis import HYPOTHESES
 from parity.check.table import COMPONENTS
 from parity.engine.compare import CSV_COLUMNS
+from parity_tests.zoo import variants
 from parity_tests.zoo.bugs import BUGS, CLEAN, materialize
-from parity_tests.zoo.variants import VARIANTS, VARIANTS_DIR
+from parity_tests.zoo.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 FACADE = ROOT / "parity_tests" / "scratch_book_api"
@@ -102,7 +103,7 @@ def test_variants_are_discovered_as_their_manifest_says(tmp_path):
     """Correct code written the ways learners vary: found, checked, passing; a hostile
     module (hangs, does not compile, exits, writes files) ends as a module verdict with
     an explanation and the run goes on; nothing is written into the learner's folder."""
-    shutil.copytree(VARIANTS_DIR, tmp_path / "variants")
+    variants.materialize_all(tmp_path / "variants")
     targets = [str(tmp_path / "variants" / v.name) for v in VARIANTS]
     outcomes = run.check_many(targets, processes=2, import_timeout=3)
     for variant, outcome in zip(VARIANTS, outcomes):
@@ -258,7 +259,7 @@ def test_many_implementations_and_an_installed_module(tmp_path, monkeypatch, cap
     importable package checked where it is installed."""
     subs = tmp_path / "subs"
     for name in ("flat_file", "attr_lower"):
-        shutil.copytree(VARIANTS_DIR / name, subs / name)
+        variants.materialize(variants.BY_NAME[name], subs / name)
     out = tmp_path / "out"
     assert main([str(subs / "*"), "-k", "Relu", "-k", "Affine", "--out", str(out)]) == 0
     summary = (out / "check" / "summary.csv").read_text().splitlines()
@@ -268,7 +269,7 @@ def test_many_implementations_and_an_installed_module(tmp_path, monkeypatch, cap
     package = tmp_path / "site" / "learner_pkg"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    shutil.copy(VARIANTS_DIR / "flat_file" / "layers.py", package / "layers.py")
+    shutil.copy(subs / "flat_file" / "layers.py", package / "layers.py")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     assert main(["--module", "learner_pkg", "-k", "Relu", "--out", str(out)]) == 0
     assert "learner_pkg" in capsys.readouterr().out

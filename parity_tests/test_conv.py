@@ -73,7 +73,8 @@ def conv_settings(draw, fast=False):
     ph, pw = S.pair(pad)
     shape = (draw(st.integers(1, 3)), C, image_size(draw, FH, ph), image_size(draw, FW, pw))
     pair = convolution(FN, C, FH, FW, stride, pad, bias=draw(st.booleans()),
-                       samples=drawn_image(shape), fast=fast)
+                       samples=drawn_image(shape), fast=fast,
+                       threads=draw(st.sampled_from((1, 2))) if fast else 1)
     return pair, draw(st.sampled_from(DTYPES))
 
 
@@ -115,11 +116,13 @@ def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
     pair, _ = drawn
     layer = pair.scratch(pair._params(np.random.default_rng(0), "float64"))
     x = pair.sample_list()[0].calls[0].inputs[0]
-    layer.forward(x)  # sets the padded grid size
-    flat, col = layer.block_columns(x)
+    layer.forward(x)  # sets the lowering: where the windows lie
+    lowering = layer.lowering
+    flat, col = lowering.columns(x)
+    flat, col = flat.copy(), col.copy()  # this thread's buffers: the next call reuses them
     c = np.random.default_rng(1).standard_normal(col.shape)
     back = np.zeros_like(flat)
-    SF.add_grid_columns(back, c, len(x), layer.grid_size, layer.rows, layer.params["W"].shape[2:])
+    SF.add_grid_columns(back, c, len(x), lowering.grid_size, lowering.rows, lowering.kernel)
     assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
@@ -140,6 +143,22 @@ def test_fast_convolution_gives_the_book_shaped_ones_numbers_for_any_setting(dra
     assert ours.keys() == theirs.keys()
     for q, want in theirs.items():
         np.testing.assert_allclose(ours[q], want, rtol=tol.rtol, atol=tol.atol, err_msg=q)
+
+
+@FEWER
+@given(pool_settings(lambda *a, **k: max_pooling(*a, **k, fast=True)))
+def test_fast_pooling_gives_the_reference_numbers_exactly_for_any_setting(drawn):
+    """FastPooling only remembers the winner instead of finding it again: the same
+    maxima and the same gradient routing, to the bit (ties included)."""
+    fast, dtype = drawn
+    book = dataclasses.replace(fast, scratch=lambda p: S.Pooling(*fast.scratch(p).kernel,
+                                                                 fast.scratch(p).stride,
+                                                                 fast.scratch(p).pad))
+    sample = fast.sample_list()[0]
+    ours, theirs = fast.scratch_results(sample, dtype), book.scratch_results(sample, dtype)
+    assert ours.keys() == theirs.keys()
+    for q, want in theirs.items():
+        np.testing.assert_array_equal(ours[q], want, err_msg=q)
 
 
 @pytest.mark.parametrize("layer", [
@@ -212,6 +231,9 @@ def test_conv_models_skip_only_the_first_input_gradient(model):
     convs = [layer for layer in model(rng=np.random.default_rng(0)).layers.values()
              if isinstance(layer, S.Convolution)]
     assert all(isinstance(c, SF.FastConvolution) for c in convs)  # the fast one runs
+    pools = [layer for layer in model(rng=np.random.default_rng(0)).layers.values()
+             if isinstance(layer, S.Pooling)]
+    assert all(isinstance(p, SF.FastPooling) for p in pools)
     assert [c.input_grad for c in convs] == [False] + [True] * (len(convs) - 1)
     net = with_input_grad(model(rng=np.random.default_rng(0)))  # how the model pairs get dx
     assert all(layer.input_grad for layer in net.layers.values()
@@ -257,6 +279,17 @@ class PoolingLastMaximum(S.Pooling):
         return reversed(list(super().taps(x_shape)))
 
 
+class FastPoolingLastMaximum(SF.FastPooling):
+    """Ties move the winner to the LATER tap (>= where FastPooling has >)."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        image = S.pad_image(x, self.pad, -np.inf)
+        for k, (_, _, window) in enumerate(self.taps(x.shape)):
+            self.winner[image[window] == out] = k
+        return out
+
+
 def test_flipped_kernel_is_caught():
     """True convolution (kernel flipped) instead of the cross-correlation both sides use."""
     # a view, not a copy: finite differences perturb p["W"] in place
@@ -270,17 +303,59 @@ def test_float32_upcast_is_caught():
 
 
 def test_fast_convolution_off_the_reference_is_caught(monkeypatch):
-    """col2im that overwrites where windows overlap: the SameResults probe names dx."""
+    """col2im that overwrites where windows overlap (stride 2 < kernel width 3 takes
+    col2im): the SameResults probe names dx."""
     def overwrite(dflat, dcol, n, grid_size, rows, kernel):
         dcol = dcol.reshape(dflat.shape[0], *kernel, n, rows * grid_size[1])
         for i, j, seen in SF.tap_slices(dflat, n, grid_size, rows, kernel):
             seen[...] = dcol[:, i, j]
 
     monkeypatch.setattr(SF, "add_grid_columns", overwrite)
-    probe = find("Convolution", f"{CONV_FAST.variant} = {CONV.variant}")
+    book = find("Convolution", setting((2, 3), 2, 1, "no bias"))
+    probe = find("Convolution", f"{setting((2, 3), 2, 1, 'no bias', FAST)} = {book.variant}")
     bad = [c for c in probe.run("float64") if not c.passed]
     assert bad and {c.quantity for c in bad} == {"dx"}
-    assert all(c.oracle == f"scratch {CONV.variant}" for c in bad)
+    assert all(c.oracle == f"scratch {book.variant}" for c in bad)
+
+
+class UnturnedTransposed(SF.FastConvolution):
+    """dx as a correlation of dout with the filters' channels swapped but NOT turned
+    180 degrees (a true convolution's kernel, the classic slip)."""
+
+    def transposed(self):
+        lowering, _ = super().transposed()
+        W = self.params["W"]
+        return lowering, np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(W.shape[1], -1)
+
+
+def test_input_gradient_with_unturned_filters_is_caught():
+    probe = find("Convolution", f"{CONV_FAST.variant} = {CONV.variant}")
+    broken = dataclasses.replace(probe, pair=dataclasses.replace(
+        CONV_FAST, scratch=lambda p: UnturnedTransposed(p["W"], p["b"], 1, 1)))
+    bad = [c for c in broken.run("float64") if not c.passed]
+    assert bad and {c.quantity for c in bad} == {"dx"}
+
+
+def test_weight_gradient_of_one_thread_only_is_caught(monkeypatch):
+    """The batch split over threads, but dW summed from the first thread's images only:
+    the threaded variant's SameResults probe names dW (and db stays right)."""
+    monkeypatch.setattr(SF, "map_parts", lambda fn, items, run=SF.map_parts: run(fn, items)[:1])
+    split = find("Convolution", setting((3, 3), 1, 1, FAST, "2 threads"))
+    probe = find("Convolution", f"{split.variant} = {CONV.variant}")
+    bad = [c for c in probe.run("float64") if not c.passed]
+    assert {c.quantity for c in bad} == {"dW"}
+
+
+def test_fast_pooling_off_the_reference_is_caught():
+    """A winner that moves on ties: the last maximum gets the gradient.  The registry's
+    SameResults probe, run on that implementation, names dx on the tie samples only."""
+    fast = find("Pooling", setting((3, 3), 2, 1, FAST))
+    probe = find("Pooling", f"{fast.variant} = {MAX.variant}")
+    broken = dataclasses.replace(probe, pair=dataclasses.replace(
+        fast, scratch=lambda p: FastPoolingLastMaximum(3, 3, 2, 1)))
+    bad = [c for c in broken.run("float64") if not c.passed]
+    assert {c.quantity for c in bad} == {"dx"}
+    assert {c.sample for c in bad} == {"windows-all-equal", "integer-ties"}
 
 
 def test_zero_padding_in_max_pooling_is_caught(monkeypatch):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from parity_tests.zoo import variants
 from parity_tests.zoo.bugs import BUGS, BY_NAME, CATALOGUE_IDS, CLEAN, PlantedBug, materialize
-from parity_tests.zoo.variants import VARIANTS, VARIANTS_DIR
+from parity_tests.zoo.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = {"TwoLayerNet", "SimpleConvNet", "DeepConvNet", "MultiLayerNet", "MultiLayerNetExtend"}
@@ -105,10 +106,9 @@ def test_bug_bites(bite_report, bug):
         assert bug.layer in found["grad_layers"], found  # gradients taken from the wrong layer
 
 
-def test_variants_are_folders_and_only_the_syntax_fixture_fails_to_compile():
+def test_variants_are_folders_and_only_the_syntax_fixture_fails_to_compile(tmp_path):
     assert len({v.name for v in VARIANTS}) == len(VARIANTS)
-    for variant in VARIANTS:
-        folder = VARIANTS_DIR / variant.name
+    for variant, folder in zip(VARIANTS, variants.materialize_all(tmp_path), strict=True):
         sources = sorted(folder.rglob("*.py"))
         assert sources, variant.name
         broken = []
@@ -120,9 +120,20 @@ def test_variants_are_folders_and_only_the_syntax_fixture_fails_to_compile():
         assert bool(broken) == (variant.hostile == "syntax"), (variant.name, broken)
 
 
-def test_old_numpy_variant_needs_a_shim_on_this_numpy():
+def test_old_numpy_variant_needs_a_shim_on_this_numpy(tmp_path):
     # the fixture is only useful while np.float is gone (NumPy >= 1.24)
-    folder = VARIANTS_DIR / "old_numpy"
+    folder = variants.materialize(variants.BY_NAME["old_numpy"], tmp_path / "old_numpy")
     out = subprocess.run([sys.executable, "-c", "import layers"], cwd=folder,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "AttributeError" in out.stderr
+
+
+def test_derived_variants_rename_names_only_and_refuse_edits_that_miss():
+    # a comment or a string that says W keeps it; a rename or edit that finds nothing is an error
+    assert variants.rename("W = dW  # W\nname = 'W'\n", [("W", "w"), ("dW", "dw")]) == \
+        "w = dw  # W\nname = 'W'\n"
+    sources = variants.clean_sources()
+    with pytest.raises(ValueError, match="nothing to rename"):
+        variants.derived_text(variants.Derived(("Relu",), renames=(("W", "w"),)), sources)
+    with pytest.raises(ValueError, match="0 times"):
+        variants.derived_text(variants.Derived(("Relu",), edits=(("np.int(", "int("),)), sources)

@@ -6,13 +6,19 @@ place updates the layers too (book ch05-ch08).
 """
 
 import inspect
+from contextlib import nullcontext
 
 import numpy as np
 
 from scratch.checks import InputError, check_keys
+from scratch.parallel import batch_threads
 
 
 class Network:
+    # True: forward and backward run inside ``scratch.parallel.batch_threads`` (layers
+    # split the batch over threads, BLAS on one thread each); a network sets it where
+    # that measured faster (DeepConvNet)
+    split_batches = False
     def __init__(self, params, last_layer):
         self.params = params
         self.layers = {}
@@ -34,12 +40,18 @@ class Network:
         """The constructor's check that ``params`` holds every array the layers take."""
         check_keys(type(self).__name__, "params", params, keys)
 
+    def cores(self):
+        """How the layers use the cores: ``batch_threads`` when ``split_batches``."""
+        return batch_threads() if self.split_batches else nullcontext()
+
     def predict(self, x, train_flg=False):
-        for name, layer in self.layers.items():
-            try:
-                x = layer.forward(x, train_flg) if self._takes_mode[name] else layer.forward(x)
-            except InputError as err:  # say which of the network's layers refused
-                raise InputError(f"{type(self).__name__} layer {name!r}: {err}") from None
+        with self.cores():
+            for name, layer in self.layers.items():
+                try:
+                    x = (layer.forward(x, train_flg) if self._takes_mode[name]
+                         else layer.forward(x))
+                except InputError as err:  # say which of the network's layers refused
+                    raise InputError(f"{type(self).__name__} layer {name!r}: {err}") from None
         return x
 
     def forward(self, x, t=None, train_flg=False):
@@ -51,8 +63,9 @@ class Network:
     def backward(self, dout=1):
         if self._with_loss:
             dout = self.last_layer.backward(dout)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
+        with self.cores():
+            for layer in reversed(self.layers.values()):
+                dout = layer.backward(dout)
         self.grads = {k: self.layers[name].grads[key]
                       for k, (name, key) in self._param_keys.items()}
         return dout

@@ -18,13 +18,16 @@ class ReinforceLoss(nn.Module):
 
 
 def discounted_returns(rewards, ends, gamma):
-    """G_t = r_t + gamma G_{t+1}, restarting at each episode's last step."""
-    returns = torch.zeros_like(rewards)
-    g = torch.zeros((), dtype=rewards.dtype)
-    for i in reversed(range(len(rewards))):
-        g = rewards[i] + (0.0 if ends[i] else gamma * g)
-        returns[i] = g
-    return returns
+    """G_t = sum of gamma^(k - t) r_k over t's episode from t on: the definition, as one
+    matrix of discounts times the rewards -- not scratch's back-to-front recursion, so the
+    two agree only if both read the definition right."""
+    ends = torch.as_tensor(ends, dtype=torch.bool)
+    episode = torch.cumsum(ends.long(), 0) - ends.long()  # an episode's last step is its own
+    step = torch.arange(len(rewards))
+    ahead = step[None, :] - step[:, None]  # k - t
+    counted = (episode[None, :] == episode[:, None]) & (ahead >= 0)
+    discounts = torch.where(counted, gamma ** ahead.clamp(min=0).to(rewards.dtype), 0.0)
+    return discounts @ rewards
 
 
 def advantages(returns):

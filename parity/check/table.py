@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import parity.pairs.models as PM
 import scratch.layers as SL
 import scratch.models as SM
 import torch_ref.layers as TL
@@ -29,22 +30,10 @@ from parity.engine.inputs import labels, one_hot
 from parity.engine.layer_pair import Call, LayerPair, Sample
 from parity.engine.registry import find
 from parity.pairs.conv import convolution, max_pooling
-from parity.pairs.models import (
-    HIDDEN,
-    IMAGE,
-    N_IN,
-    N_OUT,
-    SMALL_CONV,
-    classifier_samples,
-    conv_params,
-    mlp_params,
-    model_pair,
-)
 
 # Seed of np.random before a learner's first forward, and of the twin's mask draws:
 # the book's Dropout draws np.random.rand(*x.shape) > ratio, so both see the same masks.
 DROPOUT_SEED = 20161
-DROPOUT_P = 0.3
 WEIGHT_DECAY = 0.1
 
 
@@ -239,9 +228,10 @@ def numpy_masks(p):
 
 def dropout_pair(convention):
     base = find("Dropout", convention)
+    ratio = PM.DROPOUT_P
     return dataclasses.replace(
-        base, torch=lambda p: TL.Dropout(DROPOUT_P, convention, mask_source=numpy_masks(DROPOUT_P)),
-        scratch=lambda p: SL.Dropout(DROPOUT_P, convention, mask_source=numpy_masks(DROPOUT_P)))
+        base, torch=lambda p: TL.Dropout(ratio, convention, mask_source=numpy_masks(ratio)),
+        scratch=lambda p: SL.Dropout(ratio, convention, mask_source=numpy_masks(ratio)))
 
 
 def global_masks(p):
@@ -292,13 +282,13 @@ def copied(p):
 
 def book_mlp_pair(variant, activation, hidden, weight_decay=0.0):
     def twin():
-        net = TM.with_book_loss(TM.MultiLayerNet(N_IN, hidden, N_OUT, activation), "book")
+        net = TM.with_book_loss(TM.MultiLayerNet(PM.N_IN, hidden, PM.N_OUT, activation), "book")
         return WeightDecay(net, weight_decay) if weight_decay else net
-    samples = classifier_samples((N_IN,), N_OUT, "book")
+    samples = PM.classifier_samples((PM.N_IN,), PM.N_OUT, "book")
     if weight_decay:  # the penalty is in the loss: logits are the same as without it
         samples = loss_samples_only(samples)
-    pair = model_pair("MultiLayerNet", variant, None, twin, mlp_params((N_IN, *hidden, N_OUT)),
-                      samples)
+    pair = PM.model_pair("MultiLayerNet", variant, None, twin,
+                         PM.mlp_params((PM.N_IN, *hidden, PM.N_OUT)), samples)
     return dataclasses.replace(pair, grad_inputs=())
 
 
@@ -322,25 +312,23 @@ class WeightDecay(nn.Module):
 
 
 def extend_samples(shape, n_out):
+    """The registry's training and evaluation samples (PM.train_eval_samples), then the book's
+    defaults: predict(x) and loss(x, t) without train_flg are test mode."""
+    registry_samples = PM.train_eval_samples(shape, n_out, "book")
+
     def samples(rng):
-        xs = [rng.standard_normal((6, *shape)) for _ in range(3)]
-        ts = [labels(rng, 6, n_out) for _ in range(3)]
+        loss, logits, calls = registry_samples(rng)
+        (x0, t0), (x1, t1) = (call.inputs for call in calls.calls[:2])
         # train/loss: no finite differences -- the book's loss (log(y + 1e-7)) is not the one
         # its backward differentiates (BOOK_CE_GAP), and the gap vanishes for the biases
         # before a BatchNorm (gradient 0): the logits sample carries that oracle
         return [
-            Sample.of("train/loss", xs[0], ts[0], train=True, smooth=False),
-            Sample.of("train/logits", xs[0], train=True),
-            Sample("train, train, eval", (Call((xs[0], ts[0]), True), Call((xs[1], ts[1]), True),
-                                          Call((xs[2], ts[2]), False))),
-            # the book's defaults: predict(x) and loss(x, t) without train_flg are test mode
-            # (forward only; float64: from the start state the book divides by sqrt(1e-6))
+            dataclasses.replace(loss, smooth=False, fd_gap=""), logits, calls,
+            # forward only; float64: from the start state the book divides by sqrt(1e-6)
             Sample("defaults: train, then loss(x, t)",
-                   (Call((xs[0], ts[0]), True), Call((xs[1], ts[1]), backward=False)),
-                   dtypes=("float64",)),
+                   (Call((x0, t0), True), Call((x1, t1), backward=False)), dtypes=("float64",)),
             Sample("defaults: train, then predict(x)",
-                   (Call((xs[0], ts[0]), True), Call((xs[1],), backward=False)),
-                   dtypes=("float64",)),
+                   (Call((x0, t0), True), Call((x1,), backward=False)), dtypes=("float64",)),
         ]
     return samples
 
@@ -367,22 +355,23 @@ class EvalByDefault(nn.Module):
 
 def extend_pair():
     def init(rng):
-        params = mlp_params((N_IN, *HIDDEN, N_OUT))(rng)
-        for i, n in enumerate(HIDDEN, start=1):
+        params = PM.mlp_params((PM.N_IN, *PM.HIDDEN, PM.N_OUT))(rng)
+        for i, n in enumerate(PM.HIDDEN, start=1):
             params[f"gamma{i}"] = 1 + 0.1 * rng.standard_normal(n)
             params[f"beta{i}"] = 0.1 * rng.standard_normal(n)
         return params
 
     def twin():
-        masks = numpy_masks(DROPOUT_P)
+        masks = numpy_masks(PM.DROPOUT_P)
         net = TM.with_book_loss(TM.MultiLayerNet(
-            N_IN, HIDDEN, N_OUT,
+            PM.N_IN, PM.HIDDEN, PM.N_OUT,
             batchnorm=lambda n: TL.BatchNormalization(n, eps=1e-6, convention="book"),
-            dropout=lambda: TL.Dropout(DROPOUT_P, "book", mask_source=masks)), "book")
+            dropout=lambda: TL.Dropout(PM.DROPOUT_P, "book", mask_source=masks)), "book")
         return EvalByDefault(net)
 
-    pair = model_pair("MultiLayerNetExtend", "BatchNorm + dropout 0.3, book conventions", None,
-                      twin, init, no_eval_backward(extend_samples((N_IN,), N_OUT)))
+    pair = PM.model_pair("MultiLayerNetExtend",
+                         f"BatchNorm + dropout {PM.DROPOUT_P}, book conventions", None, twin,
+                         init, no_eval_backward(extend_samples((PM.N_IN,), PM.N_OUT)))
     return dataclasses.replace(pair, grad_inputs=())
 
 
@@ -410,17 +399,17 @@ def deep_pair():
             DEEP_INPUT, 50, 10, dropout=lambda: TL.Dropout(0.5, "book", mask_source=masks)),
             "book")
 
-    pair = model_pair("DeepConvNet", "28x28 input, book dropout 0.5", None, twin,
-                      conv_params(shapes), no_eval_backward(deep_samples))
+    pair = PM.model_pair("DeepConvNet", "28x28 input, book dropout 0.5", None, twin,
+                         PM.conv_params(shapes), no_eval_backward(deep_samples))
     return dataclasses.replace(pair, grad_inputs=())
 
 
 def simple_conv_pair():
-    pair = model_pair(
+    pair = PM.model_pair(
         "SimpleConvNet", "8x8 input, 3 filters 3x3, book loss", None,
-        lambda: TM.with_book_loss(TM.SimpleConvNet(**SMALL_CONV), "book"),
-        conv_params([(3, 1, 3, 3), (27, 5), (5, N_OUT)]),
-        classifier_samples(IMAGE, N_OUT, "book"))
+        lambda: TM.with_book_loss(TM.SimpleConvNet(**PM.SMALL_CONV), "book"),
+        PM.conv_params([(3, 1, 3, 3), (27, 5), (5, PM.N_OUT)]),
+        PM.classifier_samples(PM.IMAGE, PM.N_OUT, "book"))
     return dataclasses.replace(pair, grad_inputs=())
 
 
@@ -483,7 +472,7 @@ NESTEROV = Defect("Nesterov applies momentum^2 to the velocity it has just updat
                   "common/optimizer.py): every step is too long, the first by (1+m+m^2)/(1+m)",
                   "book nesterov")
 
-MLP_ARGS = dict(input_size=N_IN, hidden_size_list=list(HIDDEN), output_size=N_OUT)
+MLP_ARGS = dict(input_size=PM.N_IN, hidden_size_list=list(PM.HIDDEN), output_size=PM.N_OUT)
 
 COMPONENTS = (
     # layers
@@ -508,9 +497,9 @@ COMPONENTS = (
               defects=(IGNORES_DOUT,), loss=True),
     Component("Dropout", "layer", ("DropoutLayer",),
               (Entry(training_backward_only(lambda: dropout_pair("book")),
-                     lambda p: {"dropout_ratio": DROPOUT_P}),),
+                     lambda p: {"dropout_ratio": PM.DROPOUT_P}),),
               conventions=(Entry(training_backward_only(lambda: dropout_pair("inverted")),
-                                 lambda p: {"dropout_ratio": DROPOUT_P},
+                                 lambda p: {"dropout_ratio": PM.DROPOUT_P},
                                  label="inverted dropout",
                                  why="train x*mask/(1-p), test x (nn.Dropout)"),)),
     Component("BatchNormalization", "layer",
@@ -584,45 +573,45 @@ COMPONENTS = (
               methods=("update",)),
     # networks
     Component("TwoLayerNet", "network", ("TwoLayerNetwork", "TwoLayerNN", "TwoLayerNeuralNet"),
-              (Entry(two_layer_pair, lambda p: {"input_size": N_IN, "hidden_size": HIDDEN[0],
-                                                "output_size": N_OUT},
-                     reference=lambda p: SM.TwoLayerNet(N_IN, HIDDEN[0], N_OUT,
+              (Entry(two_layer_pair, lambda p: {"input_size": PM.N_IN, "hidden_size": PM.HIDDEN[0],
+                                                "output_size": PM.N_OUT},
+                     reference=lambda p: SM.TwoLayerNet(PM.N_IN, PM.HIDDEN[0], PM.N_OUT,
                                                         params=copied(p))),),
               methods=("predict", "loss", "gradient")),
     Component("MultiLayerNet", "network", ("MultiLayerNetwork", "MultiLayerNN"),
-              (Entry(lambda: book_mlp_pair("relu, book loss", "relu", HIDDEN),
+              (Entry(lambda: book_mlp_pair("relu, book loss", "relu", PM.HIDDEN),
                      lambda p: dict(MLP_ARGS, activation="relu"),
-                     reference=lambda p: SM.MultiLayerNet(N_IN, HIDDEN, N_OUT, "relu",
+                     reference=lambda p: SM.MultiLayerNet(PM.N_IN, PM.HIDDEN, PM.N_OUT, "relu",
                                                           params=copied(p))),
-               Entry(lambda: book_mlp_pair("sigmoid, book loss", "sigmoid", HIDDEN),
+               Entry(lambda: book_mlp_pair("sigmoid, book loss", "sigmoid", PM.HIDDEN),
                      lambda p: dict(MLP_ARGS, activation="sigmoid",
                                     weight_init_std="sigmoid"),
-                     reference=lambda p: SM.MultiLayerNet(N_IN, HIDDEN, N_OUT, "sigmoid",
+                     reference=lambda p: SM.MultiLayerNet(PM.N_IN, PM.HIDDEN, PM.N_OUT, "sigmoid",
                                                           params=copied(p))),
                Entry(lambda: book_mlp_pair(f"relu, weight decay {WEIGHT_DECAY}", "relu",
-                                           HIDDEN, WEIGHT_DECAY),
+                                           PM.HIDDEN, WEIGHT_DECAY),
                      lambda p: dict(MLP_ARGS, activation="relu",
                                     weight_decay_lambda=WEIGHT_DECAY),
                      reference=lambda p: DecayedMultiLayerNet(
-                         N_IN, HIDDEN, N_OUT, "relu", params=copied(p),
+                         PM.N_IN, PM.HIDDEN, PM.N_OUT, "relu", params=copied(p),
                          weight_decay_lambda=WEIGHT_DECAY))),
               methods=("predict", "loss", "gradient")),
     Component("MultiLayerNetExtend", "network", ("MultiLayerNetExtended",),
               (Entry(extend_pair, lambda p: dict(MLP_ARGS, activation="relu", use_dropout=True,
-                                                  dropout_ration=DROPOUT_P,
+                                                  dropout_ration=PM.DROPOUT_P,
                                                   use_batchnorm=True),
                      reference=lambda p: SM.MultiLayerNet(
-                         N_IN, HIDDEN, N_OUT, params=copied(p), use_batchnorm=True,
-                         use_dropout=True, dropout_ratio=DROPOUT_P,
-                         dropout_masks=global_masks(DROPOUT_P))),),
+                         PM.N_IN, PM.HIDDEN, PM.N_OUT, params=copied(p), use_batchnorm=True,
+                         use_dropout=True, dropout_ratio=PM.DROPOUT_P,
+                         dropout_masks=global_masks(PM.DROPOUT_P))),),
               methods=("predict", "loss", "gradient")),
     Component("SimpleConvNet", "network", ("SimpleConvNetwork", "SimpleCNN", "ConvNet"),
               (Entry(simple_conv_pair, lambda p: {
-                  "input_dim": IMAGE,
+                  "input_dim": PM.IMAGE,
                   "conv_param": {"filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1},
-                  "hidden_size": 5, "output_size": N_OUT},
+                  "hidden_size": 5, "output_size": PM.N_OUT},
                   reference=lambda p: with_input_grad(
-                      SM.SimpleConvNet(**SMALL_CONV, params=copied(p)))),),
+                      SM.SimpleConvNet(**PM.SMALL_CONV, params=copied(p)))),),
               methods=("predict", "loss", "gradient")),
     Component("DeepConvNet", "network", ("DeepConvNetwork", "DeepCNN"),
               (Entry(deep_pair, lambda p: {"input_dim": DEEP_INPUT, "hidden_size": 50,

@@ -113,6 +113,31 @@ def twin_tensors(twin, links):
     return [torch_tensor(twin, link.torch) for link in links]
 
 
+def supervised_side_by_side(name, dtype, steps, net, twin, links, optimizers, batch):
+    """side_by_side for a net trained on one loss: ``batch(k)`` -> the step's NumPy inputs,
+    fed to net.loss(..., train_flg=True) and (as tensors) to the twin in training mode;
+    ``optimizers`` (scratch's, torch's) step both."""
+    s_opt, t_opt = optimizers
+
+    def scratch_step(k):
+        loss = net.loss(*batch(k), train_flg=True)
+        net.backward()
+        s_opt.update(net.params, net.grads)
+        return (loss,)
+
+    def torch_step(k):
+        inputs = [torch.from_numpy(a) for a in batch(k)]
+        t_opt.zero_grad(set_to_none=True)
+        loss = twin(*inputs)
+        loss.backward()
+        t_opt.step()
+        return (loss.item(),)
+
+    twin.train()
+    return side_by_side(name, dtype, steps, ("loss",), scratch_step, torch_step,
+                        lambda: param_gap(net.params, twin, links))
+
+
 # ---- ResNet on MNIST -------------------------------------------------------------
 RESNET_WIDTHS, RESNET_BATCH, RESNET_LR = (4, 8, 16), 50, 0.1
 
@@ -141,26 +166,11 @@ def resnet_run(dtype, steps=STEPS, seed=0, quick=False):
     twin = TR.ResNet(RESNET_WIDTHS).to(TORCH_DTYPE[dtype])
     links, state = mirror_links(twin, params)
     load_into_torch(twin, params, links)
-    s_opt, t_opt = SO.SGD(lr=RESNET_LR), TO.SGD(twin_tensors(twin, links), lr=RESNET_LR)
+    optimizers = SO.SGD(lr=RESNET_LR), TO.SGD(twin_tensors(twin, links), lr=RESNET_LR)
     batches = BatchSampler(len(x), QUICK_BATCH if quick else RESNET_BATCH, seed).batches(steps)
-    x_t, t_t = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
-
-    def scratch_step(k):
-        loss = net.loss(x[batches[k - 1]], t[batches[k - 1]], train_flg=True)
-        net.backward()
-        s_opt.update(net.params, net.grads)
-        return (loss,)
-
-    def torch_step(k):
-        t_opt.zero_grad(set_to_none=True)
-        loss = twin(x_t[batches[k - 1]], t_t[batches[k - 1]])
-        loss.backward()
-        t_opt.step()
-        return (loss.item(),)
-
-    twin.train()
-    out = side_by_side("ResNet", dtype, steps, ("loss",), scratch_step, torch_step,
-                       lambda: param_gap(net.params, twin, links))
+    t = t.astype(np.int64)  # torch's cross-entropy takes int64 labels
+    out = supervised_side_by_side("ResNet", dtype, steps, net, twin, links, optimizers,
+                                  lambda k: (x[batches[k - 1]], t[batches[k - 1]]))
     # running statistics of every BatchNorm, scratch and torch (compared by the registry)
     out.extra["running stats"] = ({l.scratch: np.asarray(scratch_attr(net, l.scratch))
                                    for l in state}, read_from_torch(twin, state))
@@ -207,27 +217,10 @@ def transformer_run(dtype, steps=STEPS, seed=0, quick=False):
                                   mask_sources=dropout_sources()).to(TORCH_DTYPE[dtype])
     links, _ = mirror_links(twin, params)
     load_into_torch(twin, params, links)
-    s_opt = SO.Adam(lr=SEQ_LR, convention="torch")
-    t_opt = TO.Adam(twin_tensors(twin, links), lr=SEQ_LR, convention="torch")
-
-    def scratch_step(k):
-        ids, targets = reverse_batch(k)
-        loss = net.loss(ids, targets, train_flg=True)
-        net.backward()
-        s_opt.update(net.params, net.grads)
-        return (loss,)
-
-    def torch_step(k):
-        ids, targets = (torch.from_numpy(a) for a in reverse_batch(k))
-        t_opt.zero_grad(set_to_none=True)
-        loss = twin(ids, targets)
-        loss.backward()
-        t_opt.step()
-        return (loss.item(),)
-
-    twin.train()
-    out = side_by_side("Transformer", dtype, steps, ("loss",), scratch_step, torch_step,
-                       lambda: param_gap(net.params, twin, links))
+    optimizers = (SO.Adam(lr=SEQ_LR, convention="torch"),
+                  TO.Adam(twin_tensors(twin, links), lr=SEQ_LR, convention="torch"))
+    out = supervised_side_by_side("Transformer", dtype, steps, net, twin, links, optimizers,
+                                  reverse_batch)
     ids, targets = reverse_batch("held out", 256)
     twin.eval()
     with torch.no_grad():

@@ -5,7 +5,8 @@ column names the setting.  Every convolution setting is registered twice: the
 book-shaped ``scratch.conv.Convolution`` and the fast ``scratch.conv_fast.FastConvolution``
 the networks run (variant ending in ", fast"); each matches ``nn.Conv2d`` and the
 finite differences, and a ``SameResults`` probe requires the fast one to give the
-book-shaped one's numbers (float64 to rounding).  AvgPooling's two real conventions
+book-shaped one's numbers (float64 to rounding).  Max pooling likewise: ``scratch.conv.Pooling``
+and the networks' ``scratch.conv_fast.FastPooling``.  AvgPooling's two real conventions
 (count_include_pad) get an entry each and a probe that they differ.  Samples are small:
 the float64 finite-difference oracle costs two forwards per input and weight element.
 """
@@ -78,15 +79,27 @@ def image_samples(shape, pooling=False):
     return samples
 
 
-FAST = "fast"  # the last part of a FastConvolution entry's variant
+FAST = "fast"  # the last part of a FastConvolution or FastPooling entry's variant
+
+
+THREADS = 2  # the threaded variant: one image per block, blocks shared over 2 threads
+
+
+def threaded(layer):
+    """``layer`` (a FastConvolution) splitting its batch as inside ``batch_threads``."""
+    layer.chunk, layer.workers = 1, THREADS
+    return layer
 
 
 def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8),
-                fast=False, bench=None):
+                fast=False, bench=None, threads=1):
     """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``.
-    ``fast``: the scratch side is ``FastConvolution`` (same constructor)."""
-    layer = SF.FastConvolution if fast else S.Convolution
-    extra = ([] if bias else ["no bias"]) + ([FAST] if fast else [])
+    ``fast``: the scratch side is ``FastConvolution`` (same constructor); ``threads``
+    > 1: that one with its batch split over ``threads`` threads, one image per block."""
+    build = SF.FastConvolution if fast else S.Convolution
+    layer = build if threads == 1 else (lambda *a: threaded(build(*a)))
+    extra = (([] if bias else ["no bias"]) + ([FAST] if fast else [])
+             + ([f"{threads} threads"] if threads > 1 else []))
     def init_params(rng):
         params = {"W": rng.standard_normal((FN, C, FH, FW)) / np.sqrt(C * FH * FW)}
         return params | ({"b": rng.standard_normal(FN)} if bias else {})
@@ -100,10 +113,13 @@ def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(
         doc="nn.Conv2d: same weight layout, no kernel flip")
 
 
-def max_pooling(kernel, stride=None, pad=0, samples=None, image=(2, 3, 6, 6), bench=None):
+def max_pooling(kernel, stride=None, pad=0, samples=None, image=(2, 3, 6, 6), bench=None,
+                fast=False):
+    """A max Pooling pair; ``fast``: the scratch side is ``FastPooling`` (same constructor)."""
+    layer = SF.FastPooling if fast else S.Pooling
     return LayerPair(
-        "Pooling", setting(kernel, stride or kernel, pad),
-        scratch=lambda p: S.Pooling(*kernel, stride, pad),
+        "Pooling", setting(kernel, stride or kernel, pad, *([FAST] if fast else [])),
+        scratch=lambda p: layer(*kernel, stride, pad),
         torch=lambda p: T.Pooling(*kernel, stride, pad),
         samples=samples or image_samples(image, pooling=True), bench=bench,
         doc="nn.MaxPool2d: -inf padding, gradient to the first maximum of a window")
@@ -134,13 +150,19 @@ CONVOLUTIONS = [  # (FN, C, FH, FW), settings
 ]
 for sizes, kw in CONVOLUTIONS:
     book, fast = convolution(*sizes, **kw), convolution(*sizes, **kw, fast=True)
+    split = convolution(*sizes, **kw | {"bench": None}, fast=True, threads=THREADS)
+    register(book, fast, split, SameResults.of(fast, book), SameResults.of(split, book))
+
+MAX_POOLINGS = [  # kernel, settings
+    ((2, 2), dict(bench=BenchSize(((BENCH_BATCH, 30, 24, 24),)))),  # SimpleConvNet's
+    ((3, 3), dict(stride=2, pad=1, image=(2, 2, 7, 7))),  # overlapping windows
+    ((2, 3), dict(stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6))),
+]
+for kernel, kw in MAX_POOLINGS:
+    book, fast = max_pooling(kernel, **kw), max_pooling(kernel, **kw, fast=True)
     register(book, fast, SameResults.of(fast, book))
 
 register(
-    max_pooling((2, 2), bench=BenchSize(((BENCH_BATCH, 30, 24, 24),))),  # SimpleConvNet's
-    max_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),  # overlapping windows
-    max_pooling((2, 3), stride=(1, 2), pad=(1, 1), image=(2, 2, 5, 6)),
-
     avg_pooling((2, 2), bench=BenchSize(((BENCH_BATCH, 6, 28, 28),))),  # LeNet-5's C1 output
     avg_pooling((3, 3), stride=2, pad=1, image=(2, 2, 7, 7)),
     avg_pooling((3, 3), stride=2, pad=1, count_include_pad=False, image=(2, 2, 7, 7)),

@@ -21,8 +21,10 @@ from parity.engine.tolerances import tolerance_for
 from parity.engine.transfer import to_numpy
 
 CHAPTER = "notes"
+SIMPLE_CNN = "study notes: SimpleCNN"
+SNIPPET = "study notes: sigmoid layer snippet"
 FORMULAS = {
-    "study notes: sigmoid layer snippet": Formula(
+    SNIPPET: Formula(
         r"y = \sigma(X W + b)",
         r"\frac{\partial L}{\partial W} = X^{T} \left(\frac{\partial L}{\partial y} \odot y "
         r"(1 - y)\right), \quad \frac{\partial L}{\partial X} = \left(\frac{\partial L}"
@@ -41,11 +43,19 @@ def known_defect(why, **label):
 
 
 @dataclass(frozen=True)
-class NotesSimpleCNN:
+class NotesCode:
+    """A piece of the notes' code audited as written: what the registry reads of it."""
+
+    component: str
+    variant: str = "as written"
+    dtypes: tuple = ("float64",)
+
+
+@dataclass(frozen=True)
+class NotesSimpleCNN(NotesCode):
     """The notes' SimpleCNN, verbatim: its forward must fail, and be explained."""
 
-    component: str = "study notes: SimpleCNN"
-    variant: str = "as written"
+    component: str = SIMPLE_CNN
     dtypes: tuple = ("float32",)
 
     def run(self, dtype):
@@ -63,12 +73,10 @@ class NotesSimpleCNN:
 
 
 @dataclass(frozen=True)
-class NotesSigmoidSnippet:
+class NotesSigmoidSnippet(NotesCode):
     """sigmoid(X W + b) and backward(dL_dy, W, X) from the notes, against torch autograd."""
 
-    component: str = "study notes: sigmoid layer snippet"
-    variant: str = "as written"
-    dtypes: tuple = ("float64",)
+    component: str = SNIPPET
 
     def run(self, dtype):
         rng = source(self.component)

@@ -31,30 +31,14 @@ class TrainingRun:
     optimizer: Optimizer
     steps: int = STEPS
 
-    @property
-    def slow(self):
-        return self.model.slow
-
-    @property
-    def dtypes(self):
-        return self.model.dtypes
-
-    @property
-    def component(self):
-        return f"training: {self.model.name}"
-
-    @property
-    def variant(self):
-        return f"{self.optimizer.name}, {self.steps} steps, batch 100"
-
+    # what the registry reads, from the model and the optimizer
+    slow = property(lambda self: self.model.slow)
+    dtypes = property(lambda self: self.model.dtypes)
+    component = property(lambda self: f"training: {self.model.name}")
+    variant = property(lambda self: f"{self.optimizer.name}, {self.steps} steps, batch 100")
     # the networks trained, as factories (the study pages show their code)
-    @property
-    def scratch(self):
-        return self.model.scratch
-
-    @property
-    def torch(self):
-        return self.model.twin
+    scratch = property(lambda self: self.model.scratch)
+    torch = property(lambda self: self.model.twin)
 
     def run(self, dtype):
         (x, t), _ = load_mnist(self.model.flatten, dtype)

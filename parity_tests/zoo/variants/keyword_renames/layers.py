@@ -5,10 +5,7 @@ class Pooling:
     """max pooling written with loops; `padding=` where the book says `pad=`"""
 
     def __init__(self, pool_h, pool_w, stride=1, padding=0):
-        self.pool_h = pool_h
-        self.pool_w = pool_w
-        self.stride = stride
-        self.padding = padding
+        self.pool_h, self.pool_w, self.stride, self.padding = pool_h, pool_w, stride, padding
 
     def forward(self, x):
         p, s, ph, pw = self.padding, self.stride, self.pool_h, self.pool_w
