@@ -5,8 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+import scratch.augment
 from parity.engine.compare import compare
+from parity.engine.inputs import source
 from parity.engine.tolerances import tolerance_for
+from parity.experiments.augment_plan import draw_plan
 from parity.experiments.tables import MLP, SGD
 from parity.experiments.training import plan_augment, train_model
 
@@ -60,3 +63,16 @@ def test_a_mismatched_plan_on_one_side_is_caught(synthetic, torch_side):
                               augment=mismatched)
     check = losses_agree(curve)
     assert not check.passed and check.worst_index is not None
+
+
+def test_step_k_augments_with_the_plan_drawn_from_its_documented_source():
+    """plan_augment's step k: draw_plan(source("augment plan", seed, k)) over image_shape
+    images, applied to both sides -- the recorded runs replay from these seeds."""
+    shape = (1, 6, 6)
+    xb = source("plan_augment batch").random((3, 36))
+    augment = plan_augment(shape, seed=4, max_shift=1, noise_std=0.1)
+    ours, theirs = augment(7, xb)
+    plan = draw_plan(source("augment plan", 4, 7), 3, shape, max_shift=1, noise_std=0.1)
+    expected = scratch.augment.augment_batch(xb.reshape(3, *shape), plan).reshape(3, 36)
+    np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_allclose(theirs.numpy(), expected, rtol=1e-12, atol=1e-12)

@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 
 import scratch.functions as SF
+import scratch.gan as SG
 import scratch.layers as SL
+import scratch.policy as SP
 from parity.engine.inputs import source
 from parity.engine.tolerances import tolerance_for
 
@@ -72,3 +74,34 @@ def test_log_softmax_is_over_the_last_axis_of_any_batch_shape():
     """Like softmax: the last axis, also for (B, T, V) scores, not axis 1."""
     x = source("functions", "log_softmax").standard_normal((2, 3, 4)) * 3
     close(SF.log_softmax(x), torch.log_softmax(torch.from_numpy(x), dim=-1).numpy())
+
+
+def loss_after_forward(name):
+    """A loss layer (or WeightDecay) that has run its forward on random numbers."""
+    rng = source("functions", "backward default", name)
+    x, labels = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    layers = {
+        "MeanSquaredError book": lambda: SL.MeanSquaredError("book"),
+        "MeanSquaredError mean": lambda: SL.MeanSquaredError("mean"),
+        "SoftmaxWithLoss": lambda: SL.SoftmaxWithLoss(),
+        "BCEWithLogits": lambda: SG.BCEWithLogits(),
+        "ReinforceLoss": lambda: SP.ReinforceLoss(),
+    }
+    layer = layers[name]()
+    if name.startswith("MeanSquaredError"):
+        layer.forward(x, rng.standard_normal((4, 3)))
+    elif name == "BCEWithLogits":
+        layer.forward(x, (rng.random((4, 3)) < 0.5).astype(float))
+    elif name == "ReinforceLoss":
+        layer.forward(x, labels, rng.standard_normal(4))
+    else:
+        layer.forward(x, labels)
+    return layer
+
+
+@pytest.mark.parametrize("name", ["MeanSquaredError book", "MeanSquaredError mean",
+                                  "SoftmaxWithLoss", "BCEWithLogits", "ReinforceLoss"])
+def test_loss_layers_backward_defaults_to_dout_1(name):
+    """The book's loss layers: backward() is backward(1) (what a training loop calls)."""
+    layer = loss_after_forward(name)
+    np.testing.assert_array_equal(layer.backward(), layer.backward(1))
