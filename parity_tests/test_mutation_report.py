@@ -44,3 +44,23 @@ def test_a_function_keeps_its_fastest_tests_within_the_budget():
 def test_module_selects_its_mutants_by_name():
     assert M.mutant_glob("scratch/layers.py") == "scratch.layers.*"
     assert M.mutant_glob("parity/engine/inputs.py") == "parity.engine.inputs.*"
+
+
+def test_a_forked_child_makes_its_own_thread_pools():
+    """mutmut forks a child per mutant from a process whose scratch.parallel pools have
+    threads; the child has none of them, so it must not reuse the pools (it would hang)."""
+    import os
+    import signal
+    import time
+
+    from scratch import parallel
+
+    M.fork_safe_thread_pools()
+    assert parallel.map_parts(abs, [-1, -2]) == [1, 2]  # a pool of 2 now exists here
+    time.sleep(0.2)  # its threads wait idle: without the hook a child would never start one
+    pid = os.fork()
+    if pid == 0:  # the child: a hang ends at the alarm (SIGALRM's default kills it)
+        signal.alarm(20)
+        os._exit(0 if parallel.map_parts(abs, [-3, -4]) == [3, 4] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
