@@ -329,9 +329,16 @@ class UnturnedTransposed(SF.FastConvolution):
 
 
 def test_input_gradient_with_unturned_filters_is_caught():
-    probe = find("Convolution", f"{CONV_FAST.variant} = {CONV.variant}")
+    """The registry's stride-1 setting that takes the turned-filter path: dx named."""
+    same = "as many filters as channels"
+    book, fast = (find("Convolution", setting((3, 3), 1, 1, same, *extra))
+                  for extra in ((), (FAST,)))
+    probe = find("Convolution", f"{fast.variant} = {book.variant}")
+    layer = fast.scratch(fast.init_params(np.random.default_rng(0)))
+    layer.forward(fast.sample_list()[0].calls[0].inputs[0])
+    assert layer.transposed() is not None  # the path under test
     broken = dataclasses.replace(probe, pair=dataclasses.replace(
-        CONV_FAST, scratch=lambda p: UnturnedTransposed(p["W"], p["b"], 1, 1)))
+        fast, scratch=lambda p: UnturnedTransposed(p["W"], p["b"], 1, 1)))
     bad = [c for c in broken.run("float64") if not c.passed]
     assert bad and {c.quantity for c in bad} == {"dx"}
 

@@ -81,7 +81,8 @@ def speed_lines(table):
     targeted = df[df["target"].notna()]
     if targeted.empty:
         return [_row("speed", _cell("no model with a target in this run"))]
-    return [_row(f"speed: {r['component']} {r['phase']}",
+    threads = (lambda r: f" on {r['threads']} thread(s)") if "threads" in df else (lambda r: "")
+    return [_row(f"speed: {r['component']} {r['phase']}{threads(r)}",
                  # three decimals: 1.004 misses a target of 1, which "1.00" would hide
                  _cell(f"scratch/torch {r['scratch/torch']:.3f} (target <= {r['target']:g}: "
                        f"{'met' if r['scratch/torch'] <= r['target'] else 'MISSED'})",

@@ -162,8 +162,9 @@ class FastConvolution(Convolution):
     their two channel axes swapped.  Backward computes it that way -- columns and one
     product, like forward -- instead of the column gradient and col2im's overlapping
     ADDs (measured at batch 100, float32, one thread: 1.1-1.25x faster backward for
-    DeepConvNet's 3x3 layers with as many output channels as input ones, equal for
-    16 -> 32).  Other strides, or padding beyond FH-1, take col2im (``add_grid_columns``).
+    DeepConvNet's 3x3 layers with as many output channels as input ones).  Other strides,
+    padding beyond FH-1, or more columns than col2im adds take col2im
+    (``add_grid_columns``; see ``transposed``).
     """
 
     input_grad = True  # a network sets False on its first convolution
@@ -201,14 +202,19 @@ class FastConvolution(Convolution):
 
     def transposed(self):
         """(Lowering, flattened filters) of dx as a cross-correlation of dout, or None
-        where that does not hold (stride > 1, padding beyond FH-1 or FW-1)."""
-        W, (ph, pw) = self.params["W"], self.pad
-        FH, FW = W.shape[2:]
+        where col2im is the cheaper or the only way: stride > 1, padding beyond FH-1 or
+        FW-1, or more columns to copy than col2im has to add (more output channels than
+        input ones, or a grid padded wider: measured 1.7-3x slower then, e.g. LeNet-5's
+        6 -> 16, 5x5 layer)."""
+        W, (ph, pw), here = self.params["W"], self.pad, self.lowering
+        FN, C, FH, FW = W.shape
         if self.stride != (1, 1) or ph > FH - 1 or pw > FW - 1:
             return None
+        lowering = Lowering.of(here.out_size, (FH, FW), (1, 1), (FH - 1 - ph, FW - 1 - pw))
+        if FN * lowering.rows * lowering.grid_size[1] > C * here.rows * here.grid_size[1]:
+            return None
         turned = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, FN, FH, FW)
-        lowering = Lowering.of(self.lowering.out_size, (FH, FW), (1, 1), (FH - 1 - ph, FW - 1 - pw))
-        return lowering, np.ascontiguousarray(turned).reshape(len(turned), -1)
+        return lowering, np.ascontiguousarray(turned).reshape(C, -1)
 
     def backward(self, dout):
         check_dout("FastConvolution.backward", dout, self.out_shape, unit="image")

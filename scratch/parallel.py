@@ -35,6 +35,7 @@ from threadpoolctl import ThreadpoolController
 _BLAS = ThreadpoolController().select(internal_api="openblas")  # NumPy's OpenBLAS
 _POOLS = {}  # thread count -> ThreadPoolExecutor, made once
 _LOCAL = threading.local()  # each thread's buffers; the caller's worker count
+_MADE = []  # bytes of every buffer made, all threads (list.append is atomic)
 
 
 def blas_threads():
@@ -93,4 +94,11 @@ def buffer(name, shape, dtype):
     found = buffers.get(key)
     if found is None:
         found = buffers[key] = np.zeros(shape, dtype)
+        _MADE.append(found.nbytes)
     return found
+
+
+def buffer_bytes():
+    """Bytes of all buffers made so far, every thread: memory the layers keep between
+    calls (a peak measured after the first call counts them as already held)."""
+    return sum(_MADE)

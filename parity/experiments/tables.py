@@ -87,7 +87,7 @@ MLP = Model(
     "MLP 784-100-100-10",
     lambda **kw: SM.MultiLayerNet(784, (100, 100), 10, **kw),
     lambda: TM.with_book_loss(TM.MultiLayerNet(784, (100, 100), 10)),
-    FLAT, SGD, slow=False, bench="MLP", target=1.0)
+    FLAT, SGD, slow=False, bench="MLP", target=0.75)
 # the book's MultiLayerNetExtend with its BatchNorm (book convention on both sides).
 # No Adam run: the biases before BatchNorm have zero gradient (the normalisation removes
 # any shift), so each side's gradient is its own rounding noise (~1e-13 in float64) and

@@ -92,13 +92,14 @@ def threaded(layer):
 
 
 def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8),
-                fast=False, bench=None, threads=1):
+                fast=False, bench=None, threads=1, label=None):
     """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``.
     ``fast``: the scratch side is ``FastConvolution`` (same constructor); ``threads``
-    > 1: that one with its batch split over ``threads`` threads, one image per block."""
+    > 1: that one with its batch split over ``threads`` threads, one image per block;
+    ``label``: a word for the variant where the setting alone repeats another entry's."""
     build = SF.FastConvolution if fast else S.Convolution
     layer = build if threads == 1 else (lambda *a: threaded(build(*a)))
-    extra = (([] if bias else ["no bias"]) + ([FAST] if fast else [])
+    extra = (([label] if label else []) + ([] if bias else ["no bias"]) + ([FAST] if fast else [])
              + ([f"{threads} threads"] if threads > 1 else []))
     def init_params(rng):
         params = {"W": rng.standard_normal((FN, C, FH, FW)) / np.sqrt(C * FH * FW)}
@@ -143,6 +144,11 @@ CONVOLUTIONS = [  # (FN, C, FH, FW), settings
     # timed as a DeepConvNet-like layer, 16 -> 32 channels on 14x14
     ((4, 3, 3, 3), dict(pad=1, image=(5, 5), bench=BenchSize(
         ((BENCH_BATCH, 16, 14, 14),), (("W", (32, 16, 3, 3)), ("b", (32,)))))),
+    # DeepConvNet's 3x3 layers with as many filters as channels: FastConvolution's input
+    # gradient is then a correlation with the turned filters (not col2im); timed at 16 -> 16
+    ((3, 3, 3, 3), dict(pad=1, image=(6, 6), label="as many filters as channels",
+                        bench=BenchSize(((BENCH_BATCH, 16, 28, 28),),
+                                        (("W", (16, 16, 3, 3)), ("b", (16,)))))),
     # non-square kernel, stride 2, bias off
     ((3, 2, 2, 3), dict(stride=2, pad=1, bias=False, image=(6, 7))),
     # non-square stride and pad; rows 6 and 7 fall outside every window (their dx is 0)
