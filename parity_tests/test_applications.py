@@ -347,3 +347,49 @@ def test_gan_weights_are_he_scaled_and_biases_zero():
     np.testing.assert_array_equal(params["W1"], draw.standard_normal((6, 4)) * np.sqrt(2 / 6))
     np.testing.assert_array_equal(params["W2"], draw.standard_normal((4, 1)) * np.sqrt(2 / 4))
     assert not params["b1"].any() and params["b2"].shape == (1,) and not params["b2"].any()
+
+
+# ---- the transformer's defaults and its bookkeeping (the registry runs them only in long runs)
+def sequence_transformer(norm_first=False, dropout=0.5):
+    from parity.experiments.applications import HEADS, SEQ_LEN, transformer_params
+
+    params = transformer_params(np.random.default_rng(5))
+    return ST.SequenceTransformer(params, HEADS, SEQ_LEN, dropout, norm_first=norm_first)
+
+
+def test_sequence_transformer_predicts_in_eval_mode_and_passes_its_settings_on():
+    from parity.experiments.applications import SEQ_LEN, VOCAB
+
+    rng = np.random.default_rng(6)
+    ids, targets = rng.integers(0, VOCAB, (3, SEQ_LEN)), rng.integers(0, VOCAB, (3, SEQ_LEN))
+    net = sequence_transformer()
+    # eval mode unless told: dropout 0.5 would make two calls differ
+    np.testing.assert_array_equal(net.predict(ids), net.predict(ids))
+    assert net.loss(ids, targets) == net.loss(ids, targets)
+    assert not np.array_equal(net.predict(ids, True), net.predict(ids, True))
+    hits = net.predict(ids).argmax(axis=-1) == targets
+    assert net.accuracy(ids, targets) == hits.mean()
+    block = sequence_transformer(norm_first=True).layers["block"]
+    assert block.norm_first is True and block.layers["dropout1"].dropout_ratio == 0.5
+
+
+def test_encoder_block_defaults_are_torchs():
+    """norm_first False, training mode on forward, GELU's erf form, LayerNorm eps 1e-5."""
+    from parity.experiments.applications import HEADS
+
+    block = sequence_transformer().layers["block"]
+    default = ST.TransformerEncoderBlock(dict(block.params), HEADS, dropout=0.5)
+    assert default.norm_first is False
+    x = np.random.default_rng(7).standard_normal((2, 4, 16))
+    assert not np.array_equal(default.forward(x), default.forward(x))  # dropout is on
+    np.testing.assert_array_equal(ST.GELU().forward(x), ST.GELU("none").forward(x))
+    g, b = np.ones(16), np.zeros(16)
+    np.testing.assert_array_equal(ST.LayerNorm(g, b).forward(x),
+                                  ST.LayerNorm(g, b, eps=1e-5).forward(x))
+
+
+def test_padding_mask_lets_each_sequence_see_its_first_tokens():
+    mask = ST.padding_mask([1, 3], 4)
+    assert mask.shape == (2, 1, 1, 4)
+    np.testing.assert_array_equal(mask[:, 0, 0], [[True, False, False, False],
+                                                  [True, True, True, False]])

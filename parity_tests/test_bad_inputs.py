@@ -257,6 +257,10 @@ CASES |= {
         lambda: Pooling(2, 2, stride=0),
         lambda: nn.MaxPool2d(2, stride=0)(tensor(randn(1, 1, 4, 4))),
         ("Pooling: stride must be an integer >= 1",)),
+    "Pooling: dout of 1 image for a forward of 2": Case(
+        lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1, 1, 2, 2)),
+        lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1, 1, 2, 2)),
+        ("Pooling.backward: dout has 1 image, the forward had 2",)),
     "Pooling: dout (1,) that broadcasts": Case(
         lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1)),
         lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1)),
