@@ -80,6 +80,9 @@ SURVIVORS = {
         EQ, "np.maximum into a new array instead of in place: the same values in `out`"),
     "scratch.conv.xǁPoolingǁforward__mutmut_23": (
         EQ, "np.maximum into a new array instead of in place: the same values in `out`"),
+    # ---- scratch/models.py
+    "scratch.models.xǁSimpleCNNǁ__init____mutmut_1": (
+        EQ, "image_size is the notes' signature and never read: W2's shape fixes the input"),
     # ---- scratch/transformer.py
     "scratch.transformer.x_erf__mutmut_2": (EQ, "astype(None) is astype(float64)"),
     "scratch.transformer.x_erf__mutmut_4": (EQ, "astype(None) is astype(float64)"),
