@@ -83,6 +83,18 @@ SURVIVORS = {
     # ---- scratch/models.py
     "scratch.models.xǁSimpleCNNǁ__init____mutmut_1": (
         EQ, "image_size is the notes' signature and never read: W2's shape fixes the input"),
+    # ---- scratch/resnet.py
+    "scratch.resnet.xǁResNetǁ__init____mutmut_4": (EQ, NO_GRADS_NAME),
+    # ---- scratch/parallel.py
+    "scratch.parallel.x_blas_threads__mutmut_2": (
+        MISSING, "the fallback for a NumPy without OpenBLAS (no controllers): never taken "
+                 "here; a check with an empty controller list would catch it"),
+    "scratch.parallel.x_blas_threads__mutmut_4": (
+        MISSING, "the fallback for a NumPy without OpenBLAS (no controllers): never taken "
+                 "here; a check with an empty controller list would catch it"),
+    "scratch.parallel.x_blas_threads__mutmut_5": (
+        MISSING, "the fallback for a NumPy without OpenBLAS (no controllers): never taken "
+                 "here; a check with an empty controller list would catch it"),
     # ---- scratch/transformer.py
     "scratch.transformer.x_erf__mutmut_2": (EQ, "astype(None) is astype(float64)"),
     "scratch.transformer.x_erf__mutmut_4": (EQ, "astype(None) is astype(float64)"),

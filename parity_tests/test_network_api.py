@@ -58,3 +58,21 @@ def test_resnet_loss_is_in_eval_mode_unless_told():
     rng = np.random.default_rng(5)
     net, x, t = resnet(), 3 + rng.standard_normal((4, 1, 8, 8)), rng.integers(0, 10, 4)
     assert net.loss(x, t) == net.loss(x, t, train_flg=False) != net.loss(x, t, train_flg=True)
+
+
+def test_resnet_predicts_in_eval_mode_unless_told_and_its_head_is_lecun_scaled():
+    rng = np.random.default_rng(6)
+    net, x = resnet(), 3 + rng.standard_normal((4, 1, 8, 8))
+    np.testing.assert_array_equal(net.predict(x), net.predict(x, False))
+    np.testing.assert_array_equal(net.forward(x), net.forward(x, None, False))
+    # the linear head: N(0, 1 / fan_in) (640 draws: the sample std is within 6 %)
+    W = SR.resnet_params((4, 8, 64), rng=np.random.default_rng(7))["fc.W"]
+    assert abs(W.std() / np.sqrt(1 / 64) - 1) < 0.06
+
+
+def test_deep_convnet_sizes_its_first_affine_layer_for_any_input():
+    """Without params it draws its own: W7's rows follow the input through the six convs
+    (pads 1, 1, 1, 2, 1, 1) and the pools after convs 2, 4, 6 -- 8x8 ends at 1x1."""
+    net = SM.DeepConvNet((1, 8, 8), rng=np.random.default_rng(8))
+    assert net.params["W7"].shape == (64 * 1 * 1, 50)
+    assert net.predict(np.random.default_rng(9).standard_normal((2, 1, 8, 8))).shape == (2, 10)

@@ -281,6 +281,8 @@ register(
     mha("separate q/k/v projections (nn.Linear + F.scaled_dot_product_attention)",
         lambda: TT.SeparateProjections(E, H), packed=False),
     mha(NO_BIAS, lambda: TT.SelfAttention(E, H, bias=False), bias=False),
+    mha("separate q/k/v projections, bias=False",
+        lambda: TT.SeparateProjections(E, H, bias=False), packed=False, bias=False),
     mha(SEQ_FIRST, lambda: TT.SelfAttention(E, H, batch_first=False), batch_first=False),
     # nn.MultiheadAttention reads a bool mask as True = NOT allowed: the twins get ~mask
     mha("causal mask", lambda: TT.SelfAttention(E, H, attn_mask=~ST.causal_mask(T)),
