@@ -83,6 +83,14 @@ SURVIVORS = {
     # ---- scratch/models.py
     "scratch.models.xǁSimpleCNNǁ__init____mutmut_1": (
         EQ, "image_size is the notes' signature and never read: W2's shape fixes the input"),
+    "scratch.models.xǁDeepConvNetǁ__init____mutmut_131": (
+        EQ, "a pooling's stride defaults to its window: stride None is stride 2 for 2x2"),
+    "scratch.models.xǁDeepConvNetǁ__init____mutmut_134": (
+        EQ, "a pooling's stride defaults to its window: no stride is stride 2 for 2x2"),
+    "scratch.models.xǁDeepConvNetǁ__init____mutmut_71": (
+        EQ, "book_init_std lower-cases the rule's name: 'HE' is 'he'"),
+    "scratch.models.xǁLeNet5ǁ__init____mutmut_74": (
+        EQ, "book_init_std lower-cases the rule's name: 'XAVIER' is 'xavier'"),
     # ---- scratch/resnet.py
     "scratch.resnet.xǁResNetǁ__init____mutmut_4": (EQ, NO_GRADS_NAME),
     # ---- scratch/parallel.py

@@ -34,7 +34,7 @@ from parity.experiments.book_weights import PUBLISHED, find_weights
 from reports import cli as report_cli
 from scratch.checks import CallOrderError, InputError
 from scratch.conv import AvgPooling, Convolution, Pooling
-from scratch.conv_fast import FastConvolution
+from scratch.conv_fast import FastConvolution, FastPooling
 from scratch.weights import WeightsError, load_pickle
 
 SAME = ()
@@ -261,6 +261,11 @@ CASES |= {
         lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1, 1, 2, 2)),
         lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1, 1, 2, 2)),
         ("Pooling.backward: dout has 1 image, the forward had 2",)),
+    "FastPooling: dout of 1 image for a forward of 2": Case(
+        lambda: after_forward(FastPooling(2, 2), randn(2, 1, 4, 4)).backward(
+            randn(1, 1, 2, 2)),
+        lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1, 1, 2, 2)),
+        ("FastPooling.backward: dout has 1 image, the forward had 2",)),
     "Pooling: dout (1,) that broadcasts": Case(
         lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1)),
         lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1)),
@@ -379,6 +384,17 @@ CASES |= {
         lambda: SN.SimpleConvNet(params={k: v for k, v in simple_convnet().params.items()
                                          if k != "W3"}), None,
         ("SimpleConvNet: params has no 'W3'", "needs W1, b1, W2, b2, W3, b3")),
+    "LeNet5: unknown activation": Case(
+        lambda: SN.LeNet5(activation="gelu"), None,
+        ("LeNet5: activation must be one of relu, sigmoid, tanh, got 'gelu'",)),
+    "LeNet5: params without W1": Case(
+        lambda: SN.LeNet5(params={k: v for k, v in SN.LeNet5().params.items() if k != "W1"}),
+        None, ("LeNet5: params has no 'W1'", "needs W1, b1, W2, b2, W3, b3, W4, b4, W5, b5")),
+    "DeepConvNet: params without W1": Case(
+        lambda: SN.DeepConvNet((1, 8, 8), params={
+            k: v for k, v in SN.DeepConvNet((1, 8, 8)).params.items() if k != "W1"}),
+        None, ("DeepConvNet: params has no 'W1'", "needs W1, b1, W2, b2, W3, b3, W4, b4, "
+               "W5, b5, W6, b6, W7, b7, W8, b8")),
     "MultiLayerNet: unknown activation": Case(
         lambda: SN.MultiLayerNet(activation="relux"), None,
         ("MultiLayerNet: activation must be one of relu, sigmoid, tanh, got 'relux'",)),

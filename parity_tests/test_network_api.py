@@ -76,3 +76,23 @@ def test_deep_convnet_sizes_its_first_affine_layer_for_any_input():
     net = SM.DeepConvNet((1, 8, 8), rng=np.random.default_rng(8))
     assert net.params["W7"].shape == (64 * 1 * 1, 50)
     assert net.predict(np.random.default_rng(9).standard_normal((2, 1, 8, 8))).shape == (2, 10)
+
+
+def test_conv_nets_name_their_layers_in_order():
+    """The names error messages and make check's bisection report a layer by (e.g.
+    "SimpleConvNet layer 'Conv1'"): the book's style, LeCun's for LeNet-5."""
+    deep = SM.DeepConvNet((1, 8, 8), rng=np.random.default_rng(10))
+    assert list(deep.layers) == [
+        "Conv1", "Relu1", "Conv2", "Relu2", "Pool1", "Conv3", "Relu3", "Conv4", "Relu4",
+        "Pool2", "Conv5", "Relu5", "Conv6", "Relu6", "Pool3", "Affine1", "Relu7", "Dropout1",
+        "Affine2", "Dropout2"]
+    lenet = SM.LeNet5(rng=np.random.default_rng(11))
+    assert list(lenet.layers) == ["C1", "Act1", "S2", "C3", "Act2", "S4", "F5", "Act3", "F6",
+                                  "Act4", "Output"]
+
+
+def test_lenet5_sizes_its_first_affine_layer_for_any_input():
+    """C1 pads by 2, S2 and S4 pool 2x2 without padding: 30x30 ends at 5x5 (28x28 too)."""
+    net = SM.LeNet5(rng=np.random.default_rng(12), input_dim=(1, 30, 30))
+    assert net.params["W3"].shape == (16 * 5 * 5, 120)
+    assert net.predict(np.random.default_rng(13).standard_normal((2, 1, 30, 30))).shape == (2, 10)
