@@ -11,7 +11,13 @@ from parity.engine.inputs import source
 from parity.engine.tolerances import tolerance_for
 from parity.experiments.augment_plan import draw_plan
 from parity.experiments.tables import MLP, SGD
-from parity.experiments.training import plan_augment, train_model
+from parity.experiments.training import (
+    BatchSampler,
+    plan_augment,
+    prepare,
+    train_model,
+    train_side_by_side,
+)
 
 RECIPE = dict(max_shift=2, pad=2, flip=True, max_angle=15.0, noise_std=0.05)
 STEPS = 6
@@ -76,3 +82,23 @@ def test_step_k_augments_with_the_plan_drawn_from_its_documented_source():
     expected = scratch.augment.augment_batch(xb.reshape(3, *shape), plan).reshape(3, 36)
     np.testing.assert_array_equal(ours, expected)
     np.testing.assert_allclose(theirs.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_train_model_is_seeded_by_its_defaults(synthetic):
+    """train_model(seed=s) is prepare(seed=s) -- the initial weights -- then batches from
+    BatchSampler(seed=s): a recorded run replays from its seed.  Defaults: batch 100, seed 0."""
+    x, t = synthetic
+    default, _, _ = train_model(MLP, SGD, "float64", x, t, 2)
+    spelled, _, _ = train_model(MLP, SGD, "float64", x, t, 2, batch_size=100, seed=0)
+    np.testing.assert_array_equal(default.loss_scratch, spelled.loss_scratch)
+    setup, scratch_opt, torch_opt = prepare(MLP, SGD, "float64", 1)
+    by_hand, _ = train_side_by_side(setup.net, setup.twin, scratch_opt, torch_opt, x, t,
+                                    BatchSampler(len(x), 100, 1).batches(2), setup.links,
+                                    "float64")
+    seeded, _, _ = train_model(MLP, SGD, "float64", x, t, 2, seed=1)
+    np.testing.assert_array_equal(seeded.loss_scratch, by_hand.loss_scratch)
+    assert not np.array_equal(seeded.loss_scratch, default.loss_scratch)
+    np.testing.assert_array_equal(prepare(MLP, SGD, "float64")[0].net.params["W1"],
+                                  prepare(MLP, SGD, "float64", 0)[0].net.params["W1"])
+    assert not np.array_equal(setup.net.params["W1"],
+                              prepare(MLP, SGD, "float64", 0)[0].net.params["W1"])

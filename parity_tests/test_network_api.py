@@ -86,6 +86,8 @@ def test_conv_nets_name_their_layers_in_order():
         "Conv1", "Relu1", "Conv2", "Relu2", "Pool1", "Conv3", "Relu3", "Conv4", "Relu4",
         "Pool2", "Conv5", "Relu5", "Conv6", "Relu6", "Pool3", "Affine1", "Relu7", "Dropout1",
         "Affine2", "Dropout2"]
+    simple = SM.SimpleConvNet(rng=np.random.default_rng(10))
+    assert list(simple.layers) == ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"]
     lenet = SM.LeNet5(rng=np.random.default_rng(11))
     assert list(lenet.layers) == ["C1", "Act1", "S2", "C3", "Act2", "S4", "F5", "Act3", "F6",
                                   "Act4", "Output"]
@@ -96,3 +98,20 @@ def test_lenet5_sizes_its_first_affine_layer_for_any_input():
     net = SM.LeNet5(rng=np.random.default_rng(12), input_dim=(1, 30, 30))
     assert net.params["W3"].shape == (16 * 5 * 5, 120)
     assert net.predict(np.random.default_rng(13).standard_normal((2, 1, 30, 30))).shape == (2, 10)
+
+
+def test_avg_pooling_counts_the_padding_by_default():
+    """count_include_pad=True, as nn.AvgPool2d: with pad 1 a corner window averages over
+    its 4 cells, 3 of them padding."""
+    from scratch.conv import AvgPooling
+
+    x = np.ones((1, 1, 2, 2))
+    np.testing.assert_array_equal(AvgPooling(2, 2, pad=1).forward(x)[0, 0], [[0.25, 0.25],
+                                                                           [0.25, 0.25]])
+
+
+def test_random_labels_cover_every_class():
+    """parity.engine.inputs.labels draws class indices in [0, num_classes): class 0 too."""
+    from parity.engine.inputs import labels
+
+    assert set(labels(np.random.default_rng(14), 200, 3)) == {0, 1, 2}
