@@ -17,8 +17,10 @@ override MNIST_ROOT := $(if $(MNIST_ROOT),$(abspath $(MNIST_ROOT)))
 override DLFS_WEIGHTS := $(if $(DLFS_WEIGHTS),$(abspath $(DLFS_WEIGHTS)))
 # FULL=1: `make report` trains on full MNIST epochs instead of the quick subset.
 FULL       ?=
-# `make mutate MODULE=scratch/layers.py`: mutate one file only (a quick look).
+# `make mutate MODULE=scratch/layers.py`: mutate one file only (a quick look);
+# `make mutate SURVIVORS=1`: rerun only what the last run did not kill (after adding a check).
 MODULE     ?=
+SURVIVORS  ?=
 # Extra pytest arguments, e.g. `make test ARGS="-k softmax"`.
 ARGS       ?=
 # `make check IMPL=DIR`: a learner's implementation (folder, .py file, or a glob such as
@@ -68,9 +70,9 @@ lint: $(STAMP) ## Lint with ruff
 	cd $(ROOT) && $(PY) -m ruff check .
 
 # OMP_NUM_THREADS=1: mutmut forks its workers; a forked torch with a live OpenMP pool deadlocks.
-mutate: $(STAMP) ## Mutation testing of scratch/ + harness (mutmut, not in CI; MODULE=scratch/layers.py)
+mutate: $(STAMP) ## Mutation testing of scratch/ + harness (mutmut, not in CI; MODULE=scratch/layers.py, SURVIVORS=1)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-	$(PY) -m parity.mutation $(if $(MODULE),--module $(MODULE))
+	$(PY) -m parity.mutation $(if $(MODULE),--module $(MODULE)) $(if $(SURVIVORS),--survivors)
 
 clean: ## Remove generated reports and caches (keeps .venv)
 	cd $(ROOT) && rm -rf reports/out mutants .pytest_cache .ruff_cache .hypothesis

@@ -12,6 +12,7 @@ that is missing) -- or "NOT ARGUED" when it has none yet.
 
     python -m parity.mutation                           # the campaign (not part of CI)
     python -m parity.mutation --module scratch/schedules.py   # one module, a quick look
+    python -m parity.mutation --survivors               # rerun what survived (a new check?)
     python -m parity.mutation --report-only             # rewrite the report from mutants/
 
 Run it with OMP_NUM_THREADS=1 (the Makefile does): mutmut forks its workers, and a
@@ -34,41 +35,108 @@ from parity.mutation_survivors import SURVIVORS
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "reports" / "out"
 
-# A quick look at one module: the tests that exercise it, instead of the whole suite for
-# the instrumented first run.  Modules without an entry get the whole selection.
-# (-k also matches the training runs' ids, "...-SGD,_200_steps": leave them out by name.)
-QUICK_TESTS = {
-    "scratch/schedules.py": [
-        "parity_tests/test_optimizers.py", "parity_tests/test_registry.py", "-m", "not slow",
-        "-k", "(test_optimizers or SGD or Momentum or Nesterov or AdaGrad or RMSprop or Adam)"
-              " and not training"],
-    "scratch/regularization.py": [
-        "parity_tests/test_optimizers.py", "parity_tests/test_registry.py", "-m", "not slow",
-        "-k", "test_optimizers or weight_decay"],
-}
+# What one mutant may cost.  mutmut maps every test to the functions it reaches (transitively)
+# and runs a mutant's tests fastest first, stopping at the first failure: a killed mutant is
+# cheap, a survivor pays for every test that reaches its function -- for scratch.checks or
+# Affine that is most of the suite.  So each function keeps its fastest tests up to this many
+# seconds (as timed in the instrumented stats run, which is slower than the mutant runs).  A
+# mutant only the slower tests would catch then survives and is argued like any other.
+TEST_BUDGET_S = 10.0
+# mutmut times a test's call only; its setup and pytest's own work come on top in a mutant's
+# run (measured: 133 registry and file tests of 5 s of calls took over 30 s in one run, so
+# mutmut's timeout, 5 x (calls + 1 s), fired on mutants that change nothing).  Each test is
+# counted this much more, for the budget and for mutmut's timeout alike.
+TEST_OVERHEAD_S = 0.25
+
+
+def mutant_glob(module):
+    """mutmut's mutant names of ``module``: scratch/layers.py -> scratch.layers.*"""
+    return module.removesuffix(".py").replace("/", ".") + ".*"
+
+
+def within_budget(tests, duration_by_test, budget_s=TEST_BUDGET_S):
+    """The fastest of ``tests`` whose durations add up to at most ``budget_s`` (at least one)."""
+    kept, spent = set(), 0.0
+    for test in sorted(tests, key=lambda t: (duration_by_test.get(t, 0.0), t)):
+        spent += duration_by_test.get(test, 0.0)
+        if kept and spent > budget_s:
+            break
+        kept.add(test)
+    return kept
+
+
+def _forget_thread_pools():
+    """scratch.parallel keeps a thread pool per size for the life of the process.  mutmut
+    forks a child per mutant from the process that ran the stats (which made pools: the
+    registry's split-convolution variants), and a forked child has the pool objects but
+    not their threads: its first map_parts would wait until the timeout.  So each forked
+    child starts without them (scratch.parallel makes new ones on demand)."""
+    parallel = sys.modules.get("scratch.parallel")
+    if parallel is not None:
+        parallel._POOLS.clear()
+
+
+def fork_safe_thread_pools(_installed=[]):  # noqa: B006 -- once per process
+    if not _installed:
+        os.register_at_fork(after_in_child=_forget_thread_pools)
+        _installed.append(True)
+
+
+def _budgeted_mutmut():
+    """Patch mutmut 3.8.1 (pinned) so that (1) each function's tests are cut to the budget
+    after the stats run or its cache is loaded, and (2) the clean run is skipped when the
+    stats run has just run the same selection unmutated (it exits on any failing test)."""
+    import mutmut.__main__ as mm
+    from mutmut.state import state
+
+    stats_ran = []
+    collect_stats, load_or_collect = mm.run_stats_collection, mm.collect_or_load_stats
+
+    def run_stats_collection(runner, tests=None):
+        collect_stats(runner, tests)
+        stats_ran.append(not tests)
+
+    def collect_or_load_stats(runner, **kwargs):
+        load_or_collect(runner, **kwargs)
+        st = state()
+        for test in st.duration_by_test:
+            st.duration_by_test[test] += TEST_OVERHEAD_S
+        for function, tests in list(st.tests_by_mangled_function_name.items()):
+            st.tests_by_mangled_function_name[function] = within_budget(
+                tests, st.duration_by_test)
+        if stats_ran and stats_ran[-1]:
+            runner.run_clean_tests = lambda tests: 0
+
+    mm.run_stats_collection, mm.collect_or_load_stats = run_stats_collection, collect_or_load_stats
+
 
 # mutmut's exit-code verdicts, folded into the report's columns
 FOLD = {"killed": "killed", "caught by type check": "killed", "survived": "survived",
         "timeout": "timed out", "segfault": "killed", "no tests": "no tests",
         "suspicious": "suspicious", "skipped": "not run", "not checked": "not run",
         "check was interrupted by user": "not run"}
+PROJECT_PACKAGES = ("scratch", "parity", "torch_ref", "reports", "parity_tests")
+NOT_KILLED = ("survived", "timed out", "no tests", "suspicious")
 COLUMNS = ["module", "mutants", "killed", "survived", "timed out", "no tests", "suspicious",
            "not run", "equivalent", "score"]
 
 
-def run_mutmut(module=None, max_children=None):
-    """``mutmut run`` in ROOT, for ``module`` only (and its quick tests) when given."""
-    import mutmut.configuration as mc
+def run_mutmut(module=None, max_children=None, names=()):
+    """``mutmut run`` in ROOT: every mutant, or ``module``'s only, or the mutants ``names``
+    (the same test selection and stats cache either way, so a look at one module and the
+    campaign agree)."""
     from mutmut.__main__ import cli
 
     os.chdir(ROOT)
-    cfg = mc._load_config()
-    if module:
-        cfg.only_mutate = [module]
-        cfg.pytest_add_cli_args_test_selection = QUICK_TESTS.get(
-            module, cfg.pytest_add_cli_args_test_selection)
-    mc._config = cfg
-    args = ["run"] + (["--max-children", str(max_children)] if max_children else [])
+    # This module is part of parity/, so the project's packages are already imported from ROOT:
+    # forget them, or the tests would run the unmutated parity.* (whose mutants then have no
+    # tests) instead of the copies in mutants/ that mutmut puts first on sys.path.
+    for name in [m for m in sys.modules if m.split(".")[0] in PROJECT_PACKAGES]:
+        del sys.modules[name]
+    _budgeted_mutmut()
+    fork_safe_thread_pools()
+    args = (["run"] + (["--max-children", str(max_children)] if max_children else [])
+            + (list(names) or ([mutant_glob(module)] if module else [])))
     try:
         cli(args, standalone_mode=False)
     except SystemExit as stop:  # mutmut exits on a failing clean run; say so, go on
@@ -100,13 +168,20 @@ def summarise(rows):
         counts = per_module.setdefault(path, Counter())
         counts["mutants"] += 1
         counts[status] += 1
-        if status in ("survived", "timed out", "no tests", "suspicious"):
+        if status in NOT_KILLED:
             kind, why = SURVIVORS.get(name, ("", "NOT ARGUED"))
             counts["equivalent"] += kind == "equivalent"
             survivors.append({"module": path, "mutant": name, "status": status,
                               "kind": kind or "?", "argument": why})
+    # the issue's target is for scratch/ as a whole; the harness files stand on their own rows
+    groups = dict(sorted(per_module.items()))
+    groups["scratch/ (all)"] = sum((c for p, c in per_module.items()
+                                    if p.startswith("scratch/")), Counter())
+    groups["everything"] = sum(per_module.values(), Counter())
     table = []
-    for path, counts in sorted(per_module.items()):
+    for path, counts in groups.items():
+        if not counts:
+            continue
         # the issue's score: a mutant not run (or timed out) counts as not killed
         relevant = counts["mutants"] - counts["equivalent"]
         table.append({c: counts.get(c, 0) for c in COLUMNS[1:-1]} | {
@@ -137,14 +212,23 @@ def main(argv=None):
     parser.add_argument("--module", help="mutate this file only, e.g. scratch/layers.py")
     parser.add_argument("--report-only", action="store_true",
                         help="write the report from an earlier run's mutants/ results")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the mutants the last run did not kill (after adding a "
+                             "check), of --module if given")
     parser.add_argument("--max-children", type=int, help="parallel mutant runs (default: cores)")
     args = parser.parse_args(argv)
     started, code = time.perf_counter(), 0
-    if not args.report_only:
-        code = run_mutmut(args.module, args.max_children)
+    names = [name for _, name, status in results(module=args.module)
+             if status in NOT_KILLED] if args.survivors else []
+    if args.survivors and not names:
+        print("no survivors to rerun")
+    elif not args.report_only:
+        code = run_mutmut(args.module, args.max_children, names)
     table, survivors = summarise(results(module=args.module))
     took = time.perf_counter() - started
-    note = (f"{'module ' + args.module if args.module else 'campaign'}; "
+    what = ("rerun of the survivors" if args.survivors else "") + (
+        f" of module {args.module}" if args.module else "") or "campaign"
+    note = (f"{what.strip()}; "
             + ("report only" if args.report_only else f"{took:.0f} s on {os.cpu_count()} cores"))
     write_report(table, survivors, note=note)
     for row in table:

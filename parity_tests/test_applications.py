@@ -315,3 +315,81 @@ def test_report_section_tables_and_figures(monkeypatch, tmp_path):
     row = table.iloc[0].copy()
     row["within"] = False
     assert section.row_colour(row) == section.RED
+
+
+# ---- the policy-gradient game: both sides play it from scratch.policy, so parity cannot see it
+def test_corridor_moves_pays_and_ends_as_documented():
+    game = SP.Corridor(length=5, max_steps=3, step_cost=0.1)
+    assert game.start == 2
+    assert game.step(2, 1) == (3, -0.1, False) and game.step(2, 0) == (1, -0.1, False)
+    assert game.step(3, 1) == (4, 1.0, True)  # the right end pays +1 and ends
+    assert game.step(1, 0) == (0, -1.0, True)  # the left end costs 1 and ends
+
+
+def test_play_records_the_documented_episodes():
+    """pi = (0.3 left, 0.7 right); action 1 when u > pi(left): u = 0.3 exactly goes left."""
+    game = SP.Corridor(length=5, max_steps=3, step_cost=0.1)
+    uniforms = np.array([[0.3, 0.5, 0.5],   # left, right, right: stopped by max_steps
+                         [0.5, 0.5, 0.5],   # right, right: the right end
+                         [0.1, 0.1, 0.5]])  # left, left: the left end
+    e = SP.play(game, lambda states: np.array([[0.3, 0.7]] * len(states)), uniforms)
+    np.testing.assert_array_equal(e.states, [2, 1, 2, 2, 3, 2, 1])
+    np.testing.assert_array_equal(e.actions, [0, 1, 1, 1, 1, 0, 0])
+    np.testing.assert_allclose(e.rewards, [-0.1, -0.1, -0.1, -0.1, 1.0, -0.1, -1.0])
+    np.testing.assert_array_equal(e.ends, [False, False, True, False, True, False, True])
+    np.testing.assert_allclose(e.episode_returns, [-0.3, 0.9, -1.1])
+
+
+def test_gan_weights_are_he_scaled_and_biases_zero():
+    """mlp_params: W_i ~ N(0, 2 / fan_in) drawn in order from rng, b_i = 0."""
+    params = SG.mlp_params((6, 4, 1), np.random.default_rng(3))
+    draw = np.random.default_rng(3)
+    np.testing.assert_array_equal(params["W1"], draw.standard_normal((6, 4)) * np.sqrt(2 / 6))
+    np.testing.assert_array_equal(params["W2"], draw.standard_normal((4, 1)) * np.sqrt(2 / 4))
+    assert not params["b1"].any() and params["b2"].shape == (1,) and not params["b2"].any()
+
+
+# ---- the transformer's defaults and its bookkeeping (the registry runs them only in long runs)
+def sequence_transformer(norm_first=False, dropout=0.5):
+    from parity.experiments.applications import HEADS, SEQ_LEN, transformer_params
+
+    params = transformer_params(np.random.default_rng(5))
+    return ST.SequenceTransformer(params, HEADS, SEQ_LEN, dropout, norm_first=norm_first)
+
+
+def test_sequence_transformer_predicts_in_eval_mode_and_passes_its_settings_on():
+    from parity.experiments.applications import SEQ_LEN, VOCAB
+
+    rng = np.random.default_rng(6)
+    ids, targets = rng.integers(0, VOCAB, (3, SEQ_LEN)), rng.integers(0, VOCAB, (3, SEQ_LEN))
+    net = sequence_transformer()
+    # eval mode unless told: dropout 0.5 would make two calls differ
+    np.testing.assert_array_equal(net.predict(ids), net.predict(ids))
+    assert net.loss(ids, targets) == net.loss(ids, targets)
+    assert not np.array_equal(net.predict(ids, True), net.predict(ids, True))
+    hits = net.predict(ids).argmax(axis=-1) == targets
+    assert net.accuracy(ids, targets) == hits.mean()
+    block = sequence_transformer(norm_first=True).layers["block"]
+    assert block.norm_first is True and block.layers["dropout1"].dropout_ratio == 0.5
+
+
+def test_encoder_block_defaults_are_torchs():
+    """norm_first False, training mode on forward, GELU's erf form, LayerNorm eps 1e-5."""
+    from parity.experiments.applications import HEADS
+
+    block = sequence_transformer().layers["block"]
+    default = ST.TransformerEncoderBlock(dict(block.params), HEADS, dropout=0.5)
+    assert default.norm_first is False
+    x = np.random.default_rng(7).standard_normal((2, 4, 16))
+    assert not np.array_equal(default.forward(x), default.forward(x))  # dropout is on
+    np.testing.assert_array_equal(ST.GELU().forward(x), ST.GELU("none").forward(x))
+    g, b = np.ones(16), np.zeros(16)
+    np.testing.assert_array_equal(ST.LayerNorm(g, b).forward(x),
+                                  ST.LayerNorm(g, b, eps=1e-5).forward(x))
+
+
+def test_padding_mask_lets_each_sequence_see_its_first_tokens():
+    mask = ST.padding_mask([1, 3], 4)
+    assert mask.shape == (2, 1, 1, 4)
+    np.testing.assert_array_equal(mask[:, 0, 0], [[True, False, False, False],
+                                                  [True, True, True, False]])

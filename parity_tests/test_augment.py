@@ -30,6 +30,42 @@ def test_draw_plan_is_reproducible_and_in_range():
     assert a.crop.shape == (50, 2) and a.crop.min() >= 0 and a.crop.max() <= 6
     assert a.flip.dtype == bool and 0 < a.flip.sum() < 50
     assert np.abs(a.angle).max() <= 10 and a.noise.shape == (50, 1, 28, 28)
+    # every value of the documented ranges is drawn, nothing outside them: dx, dy in [-2, 2],
+    # crop offsets in [0, 2 * pad], angles on both sides of 0 up to the limit
+    assert set(a.shift.ravel()) == set(range(-2, 3)) and set(a.crop.ravel()) == set(range(7))
+    assert a.angle.min() < -5 and a.angle.max() > 5
+
+
+def test_an_augmentation_switched_off_draws_nothing():
+    """Zero/False leaves the field None -- and takes no numbers from rng, so switching one
+    augmentation off does not change the others' draws."""
+    plan = draw_plan(source("plan-off"), 4)
+    assert all(getattr(plan, f) is None for f in ("shift", "crop", "flip", "angle", "noise"))
+    with_noise = draw_plan(source("plan-off"), 4, noise_std=0.5)
+    noise_only = source("plan-off").standard_normal((4, 1, 28, 28)) * 0.5
+    np.testing.assert_array_equal(with_noise.noise, noise_only)
+
+
+def test_draw_plan_refuses_an_unknown_interpolation():
+    with pytest.raises(ValueError, match=r"interpolation must be one of \('nearest', 'bil"):
+        draw_plan(source("plan-bad"), 2, interpolation="bicubic")
+
+
+def test_a_plan_for_fewer_images_than_the_batch_is_refused():
+    """zip(strict=True): a per-image parameter missing must not drop an image silently."""
+    x = source("short-plan").random((3, 1, 6, 6))
+    with pytest.raises(ValueError):
+        S.crop(x, np.zeros((2, 2), int), 6, 6)
+    with pytest.raises(ValueError):
+        S.rotate(x, np.zeros(2))
+
+
+def test_rotation_interpolates_bilinearly_unless_told_otherwise():
+    x = source("rot-default").random((2, 1, 6, 6))
+    angles = np.array([10.0, -20.0])
+    np.testing.assert_array_equal(S.rotate(x, angles), S.rotate(x, angles, "bilinear"))
+    np.testing.assert_array_equal(S.rotate_image(x[0], 10.0),
+                                  S.rotate_image(x[0], 10.0, "bilinear"))
 
 
 def test_empty_plan_changes_nothing():

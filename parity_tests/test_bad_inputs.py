@@ -18,10 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import scratch.functions as SF
+import scratch.initializers as SI
 import scratch.layers as S
 import scratch.mnist as SM
 import scratch.models as SN
 import scratch.optimizers as SO
+import scratch.transformer as ST
 import torch_ref.layers as T
 import torch_ref.mnist as TM
 import torch_ref.models as TN
@@ -32,7 +34,7 @@ from parity.experiments.book_weights import PUBLISHED, find_weights
 from reports import cli as report_cli
 from scratch.checks import CallOrderError, InputError
 from scratch.conv import AvgPooling, Convolution, Pooling
-from scratch.conv_fast import FastConvolution
+from scratch.conv_fast import FastConvolution, FastPooling
 from scratch.weights import WeightsError, load_pickle
 
 SAME = ()
@@ -84,6 +86,10 @@ CASES = {
         lambda: after_forward(affine(), randn(4, 8)).backward(randn(1, 3)),
         lambda: torch_backward(twin_affine(), randn(4, 8), randn(1, 3)),
         ("Affine.backward: dout has 1 sample, the forward had 4",)),
+    "Affine: dout of 2 samples for a forward of 4": Case(
+        lambda: after_forward(affine(), randn(4, 8)).backward(randn(2, 3)),
+        lambda: torch_backward(twin_affine(), randn(4, 8), randn(2, 3)),
+        ("Affine.backward: dout has 2 samples, the forward had 4",)),
     "Affine: backward before forward": Case(
         lambda: affine().backward(randn(4, 3)), None,
         ("Affine.backward: called before forward",)),
@@ -177,6 +183,18 @@ CASES |= {
     "cross_entropy_error: label out of range": Case(
         lambda: SF.cross_entropy_error(SF.softmax(X5), np.array([0, 1, 7, 3])), None,
         ("cross_entropy_error: label 7 out of range [0, 5)",)),
+    "cross_entropy_error: 3-D y": Case(
+        lambda: SF.cross_entropy_error(randn(2, 3, 5), np.zeros((2, 3), np.int64)), None,
+        ("cross_entropy_error: y must be probabilities (N, C) or one row (C,), "
+         "got shape (2, 3, 5)",)),
+    "MeanSquaredError: backward before forward": Case(
+        lambda: S.MeanSquaredError().backward(), None,
+        ("MeanSquaredError.backward: called before forward",)),
+    "MeanSquaredError: dout that is not one number": Case(
+        lambda: after_forward(S.MeanSquaredError(), randn(4, 3), randn(4, 3)).backward(
+            randn(4, 3)), None,
+        ("MeanSquaredError.backward: dout is the gradient of a scalar loss: one number, "
+         "got shape (4, 3)",)),
     # torch's mse_loss broadcasts with a warning: the scratch layer refuses
     "MeanSquaredError: t (1, 3) for y (4, 3)": Case(
         lambda: S.MeanSquaredError().forward(randn(4, 3), randn(1, 3)), None,
@@ -239,6 +257,15 @@ CASES |= {
         lambda: Pooling(2, 2, stride=0),
         lambda: nn.MaxPool2d(2, stride=0)(tensor(randn(1, 1, 4, 4))),
         ("Pooling: stride must be an integer >= 1",)),
+    "Pooling: dout of 1 image for a forward of 2": Case(
+        lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1, 1, 2, 2)),
+        lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1, 1, 2, 2)),
+        ("Pooling.backward: dout has 1 image, the forward had 2",)),
+    "FastPooling: dout of 1 image for a forward of 2": Case(
+        lambda: after_forward(FastPooling(2, 2), randn(2, 1, 4, 4)).backward(
+            randn(1, 1, 2, 2)),
+        lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1, 1, 2, 2)),
+        ("FastPooling.backward: dout has 1 image, the forward had 2",)),
     "Pooling: dout (1,) that broadcasts": Case(
         lambda: after_forward(Pooling(2, 2), randn(2, 1, 4, 4)).backward(randn(1)),
         lambda: torch_backward(nn.MaxPool2d(2), randn(2, 1, 4, 4), randn(1)),
@@ -308,6 +335,10 @@ CASES |= {
     "Momentum: momentum -0.5": Case(
         lambda: SO.Momentum(momentum=-0.5), lambda: TO.Momentum([param(2)], momentum=-0.5),
         ("Momentum: momentum must be in [0, inf), got -0.5",)),
+    # decay_rate 1 is allowed (h never fades), above 1 is not; torch's RMSprop takes alpha 1.5
+    "RMSprop: decay_rate 1.5": Case(
+        lambda: SO.RMSprop(decay_rate=1.5), None,
+        ("RMSprop: decay_rate must be in [0, 1], got 1.5",)),
     "Adam: beta1 1.0": Case(
         lambda: SO.Adam(beta1=1.0, convention="torch"),
         lambda: TO.Adam([param(2)], beta1=1.0, convention="torch"),
@@ -353,6 +384,17 @@ CASES |= {
         lambda: SN.SimpleConvNet(params={k: v for k, v in simple_convnet().params.items()
                                          if k != "W3"}), None,
         ("SimpleConvNet: params has no 'W3'", "needs W1, b1, W2, b2, W3, b3")),
+    "LeNet5: unknown activation": Case(
+        lambda: SN.LeNet5(activation="gelu"), None,
+        ("LeNet5: activation must be one of relu, sigmoid, tanh, got 'gelu'",)),
+    "LeNet5: params without W1": Case(
+        lambda: SN.LeNet5(params={k: v for k, v in SN.LeNet5().params.items() if k != "W1"}),
+        None, ("LeNet5: params has no 'W1'", "needs W1, b1, W2, b2, W3, b3, W4, b4, W5, b5")),
+    "DeepConvNet: params without W1": Case(
+        lambda: SN.DeepConvNet((1, 8, 8), params={
+            k: v for k, v in SN.DeepConvNet((1, 8, 8)).params.items() if k != "W1"}),
+        None, ("DeepConvNet: params has no 'W1'", "needs W1, b1, W2, b2, W3, b3, W4, b4, "
+               "W5, b5, W6, b6, W7, b7, W8, b8")),
     "MultiLayerNet: unknown activation": Case(
         lambda: SN.MultiLayerNet(activation="relux"), None,
         ("MultiLayerNet: activation must be one of relu, sigmoid, tanh, got 'relux'",)),
@@ -483,6 +525,8 @@ def check_case(case, args, capsys):
         assert scratch.code == 2
     for fragment in case.expect:
         assert fragment in text, f"{fragment!r} not in the message:\n{text}"
+    if isinstance(scratch, (InputError, CallOrderError)):  # "where: what", where first
+        assert text.startswith(case.expect[0]), f"{case.expect[0]!r} does not start:\n{text}"
     if twin:
         assert twin[0] == "refused", f"torch accepted, returned {twin[1]!r}"
 
@@ -504,3 +548,15 @@ def test_gzip_helper_used_by_the_data_cases_writes_real_gzip(tmp_path):
     path = tmp_path / "x.gz"
     path.write_bytes(gzip.compress(b"abc"))
     assert gzip.decompress(path.read_bytes()) == b"abc"
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: S.MeanSquaredError("sum"), "convention must be one of ('book', 'mean')"),
+    (lambda: S.SoftmaxWithLoss("torch"), "convention must be one of ('book', 'log_softmax')"),
+    (lambda: ST.GELU("erf"), "approximate must be one of ('none', 'tanh')"),
+    (lambda: SI.fans((3,)), "no fan rule for a weight of shape (3,)"),
+], ids=["MeanSquaredError", "SoftmaxWithLoss", "GELU", "fans"])
+def test_an_unknown_option_is_a_value_error_naming_the_choices(make, message):
+    with pytest.raises(ValueError) as refused:
+        make()
+    assert str(refused.value) == message

@@ -42,6 +42,13 @@ def test_npz_round_trip(tmp_path):
     assert all(np.array_equal(loaded[k], v) for k, v in params.items())
 
 
+def test_npz_with_an_object_array_is_refused(tmp_path):
+    """An object array in an .npz is a pickle: loading it could run code, so it is refused."""
+    np.savez(tmp_path / "p.npz", W1=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        load_npz(tmp_path / "p.npz")
+
+
 @pytest.mark.parametrize("spec", PUBLISHED, ids=[s.network for s in PUBLISHED])
 def test_published_accuracy_on_both_sides(spec):
     """Needs $DLFS_WEIGHTS and $MNIST_ROOT (CI sets both); skips with the reason otherwise."""

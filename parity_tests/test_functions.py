@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 
 import scratch.functions as SF
+import scratch.gan as SG
 import scratch.layers as SL
+import scratch.policy as SP
 from parity.engine.inputs import source
 from parity.engine.tolerances import tolerance_for
 
@@ -48,3 +50,58 @@ def test_sigmoid_extremes_without_warnings():
     x = np.array([-1000.0, -745.0, 0.0, 745.0, 1000.0])
     close(SF.sigmoid(x), torch.sigmoid(torch.from_numpy(x)).numpy())
     assert SF.sigmoid(x.astype(np.float32)).dtype == np.float32
+
+
+def test_relu_is_torchs_and_keeps_the_dtype():
+    """The book's ch03 relu (make check's reference for a learner's relu): 0 at and below 0,
+    x above -- values in (0, 1) too, where max(x, 1) or a shifted kink would differ."""
+    x = np.array([-2.0, -0.5, 0.0, 0.25, 0.75, 3.0])
+    close(SF.relu(x), torch.relu(torch.from_numpy(x)).numpy())
+    assert SF.relu(x.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_cross_entropy_error_keeps_float32(one_hot):
+    """Every function keeps its input's dtype: float64 labels or an np.eye of float64 must
+    not turn a float32 loss into float64."""
+    y = SF.softmax(source("functions", "ce_float32").standard_normal((4, 5))).astype(np.float32)
+    t = np.array([0, 3, 1, 4])
+    loss = SF.cross_entropy_error(y, np.eye(5)[t] if one_hot else t)
+    assert loss.dtype == np.float32
+
+
+def test_log_softmax_is_over_the_last_axis_of_any_batch_shape():
+    """Like softmax: the last axis, also for (B, T, V) scores, not axis 1."""
+    x = source("functions", "log_softmax").standard_normal((2, 3, 4)) * 3
+    close(SF.log_softmax(x), torch.log_softmax(torch.from_numpy(x), dim=-1).numpy())
+
+
+def loss_after_forward(name):
+    """A loss layer (or WeightDecay) that has run its forward on random numbers."""
+    rng = source("functions", "backward default", name)
+    x, labels = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    layers = {
+        "MeanSquaredError book": lambda: SL.MeanSquaredError("book"),
+        "MeanSquaredError mean": lambda: SL.MeanSquaredError("mean"),
+        "SoftmaxWithLoss": lambda: SL.SoftmaxWithLoss(),
+        "BCEWithLogits": lambda: SG.BCEWithLogits(),
+        "ReinforceLoss": lambda: SP.ReinforceLoss(),
+    }
+    layer = layers[name]()
+    if name.startswith("MeanSquaredError"):
+        layer.forward(x, rng.standard_normal((4, 3)))
+    elif name == "BCEWithLogits":
+        layer.forward(x, (rng.random((4, 3)) < 0.5).astype(float))
+    elif name == "ReinforceLoss":
+        layer.forward(x, labels, rng.standard_normal(4))
+    else:
+        layer.forward(x, labels)
+    return layer
+
+
+@pytest.mark.parametrize("name", ["MeanSquaredError book", "MeanSquaredError mean",
+                                  "SoftmaxWithLoss", "BCEWithLogits", "ReinforceLoss"])
+def test_loss_layers_backward_defaults_to_dout_1(name):
+    """The book's loss layers: backward() is backward(1) (what a training loop calls)."""
+    layer = loss_after_forward(name)
+    np.testing.assert_array_equal(layer.backward(), layer.backward(1))

@@ -22,12 +22,55 @@ def test_results_are_read_from_mutmuts_meta_files_and_summarised(tmp_path, monke
     assert sorted(r[2] for r in rows) == ["killed", "not run", "survived", "survived",
                                           "timed out"]
     table, survivors = M.summarise(rows)
-    assert table == [{"module": "scratch/schedules.py", "mutants": 5, "killed": 1,
-                      "survived": 2, "timed out": 1, "no tests": 0, "suspicious": 0,
-                      "not run": 1, "equivalent": 1, "score": "25.0%"}]  # 1 / (5 - 1)
+    row = {"module": "scratch/schedules.py", "mutants": 5, "killed": 1, "survived": 2,
+           "timed out": 1, "no tests": 0, "suspicious": 0, "not run": 1, "equivalent": 1,
+           "score": "25.0%"}  # 1 / (5 - 1)
+    assert table == [row, row | {"module": "scratch/ (all)"}, row | {"module": "everything"}]
     assert {s["mutant"].rsplit("_", 1)[1]: s["argument"] for s in survivors} == {
         "2": "the same lr either way", "3": "NOT ARGUED", "4": "NOT ARGUED"}
     M.write_report(table, survivors, tmp_path, note="test")
     assert (tmp_path / "mutation.csv").read_text().splitlines()[1].startswith(
         "scratch/schedules.py,5,1,2,1")
     assert "NOT ARGUED" in (tmp_path / "mutation.md").read_text()
+
+
+def test_a_function_keeps_its_fastest_tests_within_the_budget():
+    durations = {"slow": 8.0, "fast": 0.5, "mid": 3.0, "unknown": 0.0}
+    assert M.within_budget(set(durations), durations, budget_s=4.0) == {"unknown", "fast", "mid"}
+    # one test is always kept, however slow: a mutant is never left without a test
+    assert M.within_budget({"slow"}, durations, budget_s=1.0) == {"slow"}
+
+
+def test_module_selects_its_mutants_by_name():
+    assert M.mutant_glob("scratch/layers.py") == "scratch.layers.*"
+    assert M.mutant_glob("parity/engine/inputs.py") == "parity.engine.inputs.*"
+
+
+def test_a_forked_child_makes_its_own_thread_pools():
+    """mutmut forks a child per mutant from a process whose scratch.parallel pools have
+    threads; the child has none of them, so it must not reuse the pools (without
+    fork_safe_thread_pools the child below hangs until its alarm: measured)."""
+    import os
+    import signal
+    import time
+
+    import numpy as np
+
+    from scratch.conv_fast import FastConvolution
+
+    def split_convolution():  # as the registry's threaded variant: 2 threads, 1 image each
+        rng = np.random.default_rng(0)
+        layer = FastConvolution(rng.standard_normal((4, 3, 3, 3)), np.zeros(4))
+        layer.chunk, layer.workers = 1, 2
+        layer.backward(np.ones_like(layer.forward(rng.standard_normal((6, 3, 8, 8)))))
+
+    M.fork_safe_thread_pools()
+    split_convolution()
+    time.sleep(0.2)  # the pool's threads now wait idle
+    pid = os.fork()
+    if pid == 0:  # the child: a hang ends at the alarm (SIGALRM's default kills it)
+        signal.alarm(20)
+        split_convolution()
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

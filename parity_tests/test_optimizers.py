@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 import scratch.optimizers as S
 import scratch.regularization as R
@@ -239,3 +240,41 @@ def test_l1_with_the_wrong_gradient_is_caught_by_both_oracles():
                    scratch=lambda p: L1WithL2Gradient(p, LAM))
     assert {c.oracle for c in bad} == {"torch", "finite-diff"}
     assert {c.quantity for c in bad} == {"dW1", "dW2"}
+
+
+def test_weight_decay_backward_defaults_to_dout_1_and_returns_a_fresh_array():
+    """backward() is backward(1), as the book's loss layers; the gradient it passes on is
+    dout itself in value (d(loss + penalty)/d loss = 1) but a new array: a caller that
+    updates it in place must not change its own dout."""
+    W = source("regularization", "backward").standard_normal((3, 2))
+    decay = R.L2WeightDecay({"W1": W, "b1": np.zeros(2)}, lam=0.1)
+    assert decay.backward() == 1
+    np.testing.assert_array_equal(decay.grads["W1"], 0.1 * W)
+    dout = np.array(2.0)
+    out = decay.backward(dout)
+    assert out == 2.0 and not np.shares_memory(out, dout)
+
+
+# The book's defaults (common/optimizer.py); AdamW, not in the book, takes torch's.
+BOOK_DEFAULTS = {S.SGD: dict(lr=0.01), S.Momentum: dict(lr=0.01, momentum=0.9),
+                 S.Nesterov: dict(lr=0.01, momentum=0.9), S.AdaGrad: dict(lr=0.01, eps=1e-7),
+                 S.RMSprop: dict(lr=0.01, decay_rate=0.99, eps=1e-7),
+                 S.Adam: dict(lr=0.001, beta1=0.9, beta2=0.999),
+                 S.AdamW: dict(lr=0.001, beta1=0.9, beta2=0.999, weight_decay=0.01)}
+
+
+@pytest.mark.parametrize("cls", list(BOOK_DEFAULTS), ids=lambda c: c.__name__)
+def test_defaults_are_the_books(cls):
+    """Three steps with the defaults are three steps with the book's values spelled out."""
+    def steps(optimizer):
+        rng = source("optimizer defaults", cls.__name__)
+        params = {"W": rng.standard_normal((3, 2))}
+        for _ in range(3):
+            optimizer.update(params, {"W": rng.standard_normal((3, 2))})
+        return params["W"]
+    np.testing.assert_array_equal(steps(cls()), steps(cls(**BOOK_DEFAULTS[cls])))
+
+
+def test_rmsprop_takes_a_decay_rate_of_1():
+    """[0, 1] closed: decay_rate 1 keeps h as it is (the bad-input table refuses 1.5)."""
+    assert S.RMSprop(decay_rate=1.0).decay_rate == 1.0

@@ -94,3 +94,17 @@ def test_torch_perceptron_is_silent_at_exactly_zero():
     torch.nn.init.zeros_(module.linear.weight)
     torch.nn.init.zeros_(module.linear.bias)
     assert module(torch.ones(1, 2, dtype=torch.float64)).item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_and_xor_params_are_in_the_asked_dtype_and_kept(dtype):
+    params = S.xor_params(dtype)
+    assert {v.dtype for v in params.values()} == {np.dtype(dtype)}
+    assert S.XOR(params).params is params  # the book's networks keep theirs in .params
+
+
+def test_learning_rule_refuses_inputs_and_labels_of_different_lengths():
+    """zip(strict=True): a missing label must not silently drop a training point."""
+    p = S.gate_params("AND")
+    with pytest.raises(ValueError):
+        S.learn(p["w"], p["b"], S.TRUTH_TABLE_INPUTS, np.array([0, 0, 1]), 0.1, 1)

@@ -46,6 +46,8 @@ def softmax_samples(rng):
         Sample.of("logits+-1000", with_values(rng.standard_normal((4, 10)), EXTREMES, rng)),
         Sample.of("ties", np.repeat(rng.standard_normal((3, 1)), 5, axis=1)),
         Sample.of("one-row", rng.standard_normal((1, 4))),
+        # "over the last axis" also for (N, T, C) scores, where axis 1 is not the last
+        Sample.of("logits(2,3,5)", rng.standard_normal((2, 3, 5)) * 3),
     ]
 
 

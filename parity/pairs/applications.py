@@ -209,7 +209,9 @@ def attention_samples(rng):
             # nearly one-hot attention.  float64 only: float32 rounding of both sides'
             # O(10) gradients reaches 2.4e-5 here (measured), over assert_close's atol 1e-5
             Sample.of("large scores", 4 * rng.standard_normal((3, N, H, T, E // H)),
-                      input_scale=4, dtypes=("float64",))]
+                      input_scale=4, dtypes=("float64",)),
+            # (3, ..., T, d) with no head axis: q is 3-D, so its key axis is -2 = 1, not 2
+            Sample.of("qkv(3,2,5,4) no head axis", rng.standard_normal((3, N, T, E // H)))]
 
 
 def sdpa(variant, mask=None, is_causal=False):
@@ -279,6 +281,8 @@ register(
     mha("separate q/k/v projections (nn.Linear + F.scaled_dot_product_attention)",
         lambda: TT.SeparateProjections(E, H), packed=False),
     mha(NO_BIAS, lambda: TT.SelfAttention(E, H, bias=False), bias=False),
+    mha("separate q/k/v projections, bias=False",
+        lambda: TT.SeparateProjections(E, H, bias=False), packed=False, bias=False),
     mha(SEQ_FIRST, lambda: TT.SelfAttention(E, H, batch_first=False), batch_first=False),
     # nn.MultiheadAttention reads a bool mask as True = NOT allowed: the twins get ~mask
     mha("causal mask", lambda: TT.SelfAttention(E, H, attn_mask=~ST.causal_mask(T)),

@@ -1,0 +1,117 @@
+"""The book's network API where parity cannot look: defaults, layer names, gradient()'s
+training mode, batched accuracy.  (Both sides are built from the same explicit settings in
+the registry, so a changed default or a wrong mode inside gradient() passes every pair.)"""
+
+import copy
+
+import numpy as np
+
+import scratch.models as SM
+import scratch.resnet as SR
+
+
+def test_two_layer_net_defaults_are_the_books_and_its_rng_draws_the_weights():
+    net = SM.TwoLayerNet(rng=np.random.default_rng(0))
+    assert {k: v.shape for k, v in net.params.items()} == {
+        "W1": (784, 50), "b1": (50,), "W2": (50, 10), "b2": (10,)}
+    again = SM.TwoLayerNet(rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(net.params["W1"], again.params["W1"])
+
+
+def test_simple_cnn_names_its_layers_as_the_book_does():
+    rng = np.random.default_rng(1)
+    params = {"W1": rng.standard_normal((32, 1, 3, 3)), "b1": np.zeros(32),
+              "W2": rng.standard_normal((32 * 4 * 4, 10)), "b2": np.zeros(10)}
+    net = SM.SimpleCNN(params)
+    assert list(net.layers) == ["Conv1", "Relu1", "Affine1"]
+    assert net.last_layer.convention == "book"
+
+
+def test_gradient_runs_the_forward_in_training_mode_with_upstream_gradient_1():
+    """Batch normalization tells the modes apart: batch statistics when training, the
+    running ones (zero mean, unit variance at the start) otherwise."""
+    rng = np.random.default_rng(2)
+    net = SM.MultiLayerNet(6, (5,), 3, use_batchnorm=True, rng=rng)
+    twin = copy.deepcopy(net)
+    x, t = 3 + 2 * rng.standard_normal((8, 6)), rng.integers(0, 3, 8)
+    grads = net.gradient(x, t)
+    twin.loss(x, t, train_flg=True)
+    twin.backward(1)
+    for key, grad in twin.grads.items():
+        np.testing.assert_array_equal(grads[key], grad)
+
+
+def resnet():
+    return SR.ResNet(SR.resnet_params((2, 3, 4), rng=np.random.default_rng(3)), 3)
+
+
+def test_resnet_accuracy_counts_hits_over_every_batch():
+    rng = np.random.default_rng(4)
+    net, x = resnet(), rng.standard_normal((7, 1, 8, 8))
+    predicted = net.predict(x).argmax(axis=1)
+    t = np.where(np.arange(7) < 4, predicted, (predicted + 1) % 10)  # 4 hits of 7
+    assert net.accuracy(x, t, batch_size=3) == 4 / 7
+    assert net.accuracy(x, t) == 4 / 7
+
+
+def test_resnet_loss_is_in_eval_mode_unless_told():
+    rng = np.random.default_rng(5)
+    net, x, t = resnet(), 3 + rng.standard_normal((4, 1, 8, 8)), rng.integers(0, 10, 4)
+    assert net.loss(x, t) == net.loss(x, t, train_flg=False) != net.loss(x, t, train_flg=True)
+
+
+def test_resnet_predicts_in_eval_mode_unless_told_and_its_head_is_lecun_scaled():
+    rng = np.random.default_rng(6)
+    net, x = resnet(), 3 + rng.standard_normal((4, 1, 8, 8))
+    np.testing.assert_array_equal(net.predict(x), net.predict(x, False))
+    np.testing.assert_array_equal(net.forward(x), net.forward(x, None, False))
+    # the linear head: N(0, 1 / fan_in) (640 draws: the sample std is within 6 %)
+    W = SR.resnet_params((4, 8, 64), rng=np.random.default_rng(7))["fc.W"]
+    assert abs(W.std() / np.sqrt(1 / 64) - 1) < 0.06
+
+
+def test_deep_convnet_sizes_its_first_affine_layer_for_any_input():
+    """Without params it draws its own: W7's rows follow the input through the six convs
+    (pads 1, 1, 1, 2, 1, 1) and the pools after convs 2, 4, 6 -- 8x8 ends at 1x1."""
+    net = SM.DeepConvNet((1, 8, 8), rng=np.random.default_rng(8))
+    assert net.params["W7"].shape == (64 * 1 * 1, 50)
+    assert net.predict(np.random.default_rng(9).standard_normal((2, 1, 8, 8))).shape == (2, 10)
+
+
+def test_conv_nets_name_their_layers_in_order():
+    """The names error messages and make check's bisection report a layer by (e.g.
+    "SimpleConvNet layer 'Conv1'"): the book's style, LeCun's for LeNet-5."""
+    deep = SM.DeepConvNet((1, 8, 8), rng=np.random.default_rng(10))
+    assert list(deep.layers) == [
+        "Conv1", "Relu1", "Conv2", "Relu2", "Pool1", "Conv3", "Relu3", "Conv4", "Relu4",
+        "Pool2", "Conv5", "Relu5", "Conv6", "Relu6", "Pool3", "Affine1", "Relu7", "Dropout1",
+        "Affine2", "Dropout2"]
+    simple = SM.SimpleConvNet(rng=np.random.default_rng(10))
+    assert list(simple.layers) == ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"]
+    lenet = SM.LeNet5(rng=np.random.default_rng(11))
+    assert list(lenet.layers) == ["C1", "Act1", "S2", "C3", "Act2", "S4", "F5", "Act3", "F6",
+                                  "Act4", "Output"]
+
+
+def test_lenet5_sizes_its_first_affine_layer_for_any_input():
+    """C1 pads by 2, S2 and S4 pool 2x2 without padding: 30x30 ends at 5x5 (28x28 too)."""
+    net = SM.LeNet5(rng=np.random.default_rng(12), input_dim=(1, 30, 30))
+    assert net.params["W3"].shape == (16 * 5 * 5, 120)
+    assert net.predict(np.random.default_rng(13).standard_normal((2, 1, 30, 30))).shape == (2, 10)
+
+
+def test_avg_pooling_counts_the_padding_by_default():
+    """count_include_pad=True, as nn.AvgPool2d: with pad 1 a corner window averages over
+    its 4 cells, 3 of them padding."""
+    from scratch.conv import AvgPooling
+
+    x = np.ones((1, 1, 2, 2))
+    np.testing.assert_array_equal(AvgPooling(2, 2, pad=1).forward(x)[0, 0], [[0.25, 0.25],
+                                                                           [0.25, 0.25]])
+
+
+def test_random_labels_cover_every_class():
+    """parity.engine.inputs.labels draws class indices in [0, num_classes): class 0 too."""
+    from parity.engine.inputs import labels
+
+    assert set(labels(np.random.default_rng(14), 200, 3)) == {0, 1, 2}
