@@ -65,23 +65,6 @@ def within_budget(tests, duration_by_test, budget_s=TEST_BUDGET_S):
     return kept
 
 
-def _forget_thread_pools():
-    """scratch.parallel keeps a thread pool per size for the life of the process.  mutmut
-    forks a child per mutant from the process that ran the stats (which made pools: the
-    registry's split-convolution variants), and a forked child has the pool objects but
-    not their threads: its first map_parts would wait until the timeout.  So each forked
-    child starts without them (scratch.parallel makes new ones on demand)."""
-    parallel = sys.modules.get("scratch.parallel")
-    if parallel is not None:
-        parallel._POOLS.clear()
-
-
-def fork_safe_thread_pools(_installed=[]):  # noqa: B006 -- once per process
-    if not _installed:
-        os.register_at_fork(after_in_child=_forget_thread_pools)
-        _installed.append(True)
-
-
 def _budgeted_mutmut():
     """Patch mutmut 3.8.1 (pinned) so that (1) each function's tests are cut to the budget
     after the stats run or its cache is loaded, and (2) the clean run is skipped when the
@@ -134,7 +117,6 @@ def run_mutmut(module=None, max_children=None, names=()):
     for name in [m for m in sys.modules if m.split(".")[0] in PROJECT_PACKAGES]:
         del sys.modules[name]
     _budgeted_mutmut()
-    fork_safe_thread_pools()
     args = (["run"] + (["--max-children", str(max_children)] if max_children else [])
             + (list(names) or ([mutant_glob(module)] if module else [])))
     try:

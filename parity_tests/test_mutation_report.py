@@ -44,33 +44,3 @@ def test_a_function_keeps_its_fastest_tests_within_the_budget():
 def test_module_selects_its_mutants_by_name():
     assert M.mutant_glob("scratch/layers.py") == "scratch.layers.*"
     assert M.mutant_glob("parity/engine/inputs.py") == "parity.engine.inputs.*"
-
-
-def test_a_forked_child_makes_its_own_thread_pools():
-    """mutmut forks a child per mutant from a process whose scratch.parallel pools have
-    threads; the child has none of them, so it must not reuse the pools (without
-    fork_safe_thread_pools the child below hangs until its alarm: measured)."""
-    import os
-    import signal
-    import time
-
-    import numpy as np
-
-    from scratch.conv_fast import FastConvolution
-
-    def split_convolution():  # as the registry's threaded variant: 2 threads, 1 image each
-        rng = np.random.default_rng(0)
-        layer = FastConvolution(rng.standard_normal((4, 3, 3, 3)), np.zeros(4))
-        layer.chunk, layer.workers = 1, 2
-        layer.backward(np.ones_like(layer.forward(rng.standard_normal((6, 3, 8, 8)))))
-
-    M.fork_safe_thread_pools()
-    split_convolution()
-    time.sleep(0.2)  # the pool's threads now wait idle
-    pid = os.fork()
-    if pid == 0:  # the child: a hang ends at the alarm (SIGALRM's default kills it)
-        signal.alarm(20)
-        split_convolution()
-        os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
