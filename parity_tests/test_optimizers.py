@@ -243,9 +243,9 @@ def test_l1_with_the_wrong_gradient_is_caught_by_both_oracles():
 
 
 def test_weight_decay_backward_defaults_to_dout_1_and_returns_a_fresh_array():
-    """backward() is backward(1), as the book's loss layers; the gradient it passes on is
-    dout itself in value (d(loss + penalty)/d loss = 1) but a new array: a caller that
-    updates it in place must not change its own dout."""
+    """backward() without dout takes d loss / d loss = 1, as the book's loss layers; the
+    gradient it passes on is dout itself in value (d(loss + penalty)/d loss = 1) but a new
+    array: a caller that updates it in place must not change its own dout."""
     W = source("regularization", "backward").standard_normal((3, 2))
     decay = R.L2WeightDecay({"W1": W, "b1": np.zeros(2)}, lam=0.1)
     assert decay.backward() == 1

@@ -188,7 +188,7 @@ def test_model_benches_get_rows_with_their_target(tmp_path, monkeypatch):
     (model,) = speed_report.benches(ctx)
     df = speed_report.time_benches([model], {}, ctx)
     row = df.iloc[0]
-    assert (row["component"], row["kind"], row["target"]) == (mlp.bench_name, "model", 1.0)
+    assert (row["component"], row["kind"], row["target"]) == (mlp.bench_name, "model", mlp.target)
     assert row["ratio low"] <= row["scratch/torch"] <= row["ratio high"]
 
 
