@@ -17,8 +17,21 @@ NO_GRADS_NAME = ("the key of an activation layer (no parameters) is never read: 
                  "dict is empty, so no gradient name is built from it")
 GRADS_BEFORE_BACKWARD = "grads is only read after backward, which replaces the whole dict"
 NONE_IS_FALSE = "None is falsy where this flag is read (if/else on it): same branch as False"
+LAST_TWO_AXES = "shape[2:] is shape[-2:] for the 4-D (N, C, H, W) arrays these always get"
+CHECK_DOUT_NONE = "check_dout raises the same CallOrderError for None as for a missing shape"
+DOUT_FAST_PATH = ("only check_dout's fast path (an array's .shape) is skipped: np.shape(dout) "
+                  "below gives the same verdict and message")
 
 SURVIVORS = {
+    # ---- scratch/checks.py
+    "scratch.checks.x_check_dout__mutmut_12": (EQ, DOUT_FAST_PATH),
+    "scratch.checks.x_check_dout__mutmut_17": (EQ, DOUT_FAST_PATH),
+    "scratch.checks.x_check_dout__mutmut_18": (EQ, DOUT_FAST_PATH),
+    "scratch.checks.x_check_dout__mutmut_16": (
+        MISSING, "getattr without a default raises AttributeError for a dout with no .shape "
+                 "(a list); no check passes a list as dout"),
+    "scratch.checks.x_check_labels__mutmut_12": (
+        EQ, "'XXiuXX' holds 'i' and 'u' and 'X', which is no NumPy dtype kind"),
     # ---- scratch/functions.py
     "scratch.functions.x_as_target_distribution__mutmut_8": (EQ, ASTYPE_COPY),
     "scratch.functions.x_as_target_distribution__mutmut_10": (EQ, ASTYPE_COPY),
@@ -65,17 +78,48 @@ SURVIVORS = {
     "parity.experiments.augment_plan.x_draw_plan__mutmut_53": (
         EQ, "< 0.5 and <= 0.5 differ only when rng.random() returns exactly 0.5 "
             "(probability 2**-53 per draw)"),
+    "parity.experiments.training.x_train_side_by_side__mutmut_36": (
+        EQ, "set_to_none only picks how torch clears .grad (None or zeros): the next "
+            "backward writes the same gradient either way"),
+    "parity.experiments.training.x_train_side_by_side__mutmut_37": (
+        EQ, "set_to_none only picks how torch clears .grad (None or zeros): the next "
+            "backward writes the same gradient either way"),
+    "parity.experiments.training.x_train_side_by_side__mutmut_53": (
+        MISSING, "the timing columns (s_scratch) are measured, never checked"),
+    "parity.experiments.training.x_train_side_by_side__mutmut_56": (
+        MISSING, "the timing columns (s_torch) are measured, never checked"),
+    "parity.experiments.training.x_train_side_by_side__mutmut_63": (
+        MISSING, "the curve's rel_gap column is reported, no check recomputes it"),
+    "parity.engine.inputs.x_labels__mutmut_4": (
+        EQ, "rng.integers(n) is rng.integers(0, n): same range, same draws"),
+    "parity.engine.inputs.x_source__mutmut_3": (
+        MISSING, "a different key separator reseeds every input; both sides get the same "
+                 "numbers, so only a check against recorded values would see it"),
     # ---- scratch/optimizers.py
     "scratch.optimizers.xǁRMSpropǁ__init____mutmut_14": (EQ, NONE_IS_FALSE),
     # ---- scratch/layers.py
     "scratch.layers.xǁFlattenǁbackward__mutmut_10": (
         EQ, "check_dout raises the same CallOrderError for None as for a missing shape"),
     "scratch.layers.xǁFlattenǁforward__mutmut_8": (EQ, NEGATIVE_RESHAPE),
+    "scratch.layers.xǁBatchNormalizationǁbackward__mutmut_10": (EQ, CHECK_DOUT_NONE),
+    "scratch.layers.xǁBatchNormalizationǁ_per_feature__mutmut_5": (EQ, NEGATIVE_RESHAPE),
+    "scratch.layers.xǁSoftmaxWithLossǁforward__mutmut_17": (EQ, NEGATIVE_RESHAPE),
+    "scratch.layers.xǁSoftmaxWithLossǁforward__mutmut_26": (EQ, NEGATIVE_RESHAPE),
+    "scratch.layers.xǁDropoutǁ__init____mutmut_11": (EQ, NONE_IS_FALSE),
+    "scratch.layers.xǁDropoutǁ__init____mutmut_32": (
+        EQ, "> and >= differ only when rng.random() returns exactly the ratio "
+            "(probability 2**-53 per draw)"),
     # ---- scratch/weights.py
     "scratch.weights.x_load_npz__mutmut_2": (
         EQ, "np.load refuses object arrays unless allow_pickle is truthy: None refuses"),
     "scratch.weights.x_load_npz__mutmut_4": (EQ, "np.load's allow_pickle defaults to False"),
     # ---- scratch/conv.py
+    "scratch.conv.x_crop__mutmut_2": (EQ, LAST_TWO_AXES),
+    "scratch.conv.xǁ_Poolǁtaps__mutmut_10": (EQ, LAST_TWO_AXES),
+    "scratch.conv.x_im2col__mutmut_57": (EQ, NEGATIVE_RESHAPE),
+    "scratch.conv.xǁConvolutionǁbackward__mutmut_37": (EQ, NEGATIVE_RESHAPE),
+    "scratch.conv.xǁConvolutionǁbackward__mutmut_56": (EQ, NEGATIVE_RESHAPE),
+    "scratch.conv.xǁConvolutionǁforward__mutmut_23": (EQ, NEGATIVE_RESHAPE),
     "scratch.conv.xǁPoolingǁforward__mutmut_20": (
         EQ, "np.maximum into a new array instead of in place: the same values in `out`"),
     "scratch.conv.xǁPoolingǁforward__mutmut_23": (
@@ -104,6 +148,9 @@ SURVIVORS = {
         MISSING, "the fallback for a NumPy without OpenBLAS (no controllers): never taken "
                  "here; a check with an empty controller list would catch it"),
     # ---- scratch/transformer.py
+    "scratch.transformer.xǁLinearǁbackward__mutmut_12": (EQ, NEGATIVE_RESHAPE),
+    "scratch.transformer.xǁLinearǁbackward__mutmut_19": (EQ, NEGATIVE_RESHAPE),
+    "scratch.transformer.xǁLinearǁbackward__mutmut_33": (EQ, NEGATIVE_RESHAPE),
     "scratch.transformer.x_erf__mutmut_2": (EQ, "astype(None) is astype(float64)"),
     "scratch.transformer.x_erf__mutmut_4": (EQ, "astype(None) is astype(float64)"),
     "scratch.transformer.xǁMultiHeadAttentionǁbackward__mutmut_17": (EQ, NEGATIVE_RESHAPE),

@@ -92,7 +92,7 @@ CASES = {
         ("Affine.backward: dout has 2 samples, the forward had 4",)),
     "Affine: backward before forward": Case(
         lambda: affine().backward(randn(4, 3)), None,
-        ("Affine.backward: called before forward",)),
+        ("Affine.backward: called before forward (backward needs what the forward keeps)",)),
     "Affine: b of the wrong size": Case(
         lambda: S.Affine(randn(8, 3), np.zeros(4)), None, ("Affine", "b has shape (4,)", "(3,)")),
     "Relu: dout (1,) that broadcasts": Case(
@@ -180,6 +180,9 @@ CASES |= {
     "SoftmaxWithLoss: 3-D scores": Case(
         lambda: loss(randn(2, 3, 5), np.zeros((2, 3), np.int64)), None,
         ("SoftmaxWithLoss.forward", "x must be 2-D scores (N, C) or one row (C,)")),
+    "SoftmaxWithLoss: integer scores": Case(
+        lambda: loss(np.arange(20).reshape(4, 5), np.arange(4)), None,
+        ("SoftmaxWithLoss.forward: x must be a floating-point array, got dtype int64",)),
     "cross_entropy_error: label out of range": Case(
         lambda: SF.cross_entropy_error(SF.softmax(X5), np.array([0, 1, 7, 3])), None,
         ("cross_entropy_error: label 7 out of range [0, 5)",)),
@@ -253,6 +256,9 @@ CASES |= {
         lambda: AvgPooling(4, 4, pad=0).forward(randn(1, 1, 3, 3)),
         lambda: nn.AvgPool2d(4)(tensor(randn(1, 1, 3, 3))),
         ("AvgPooling.forward: window (4, 4) is larger than the padded image (3, 3)",)),
+    "Pooling: 3-D x": Case(
+        lambda: Pooling(2, 2).forward(randn(1, 4, 4)), None,
+        ("Pooling.forward: x must be 4-D images (N, C, H, W), got shape (1, 4, 4)",)),
     "Pooling: stride 0": Case(
         lambda: Pooling(2, 2, stride=0),
         lambda: nn.MaxPool2d(2, stride=0)(tensor(randn(1, 1, 4, 4))),
@@ -555,7 +561,9 @@ def test_gzip_helper_used_by_the_data_cases_writes_real_gzip(tmp_path):
     (lambda: S.SoftmaxWithLoss("torch"), "convention must be one of ('book', 'log_softmax')"),
     (lambda: ST.GELU("erf"), "approximate must be one of ('none', 'tanh')"),
     (lambda: SI.fans((3,)), "no fan rule for a weight of shape (3,)"),
-], ids=["MeanSquaredError", "SoftmaxWithLoss", "GELU", "fans"])
+    (lambda: S.Dropout(0.5, "torch"), "convention must be one of ('book', 'inverted')"),
+    (lambda: SN.book_init_std("glorot", 3), "unknown weight_init_std 'glorot'"),
+], ids=["MeanSquaredError", "SoftmaxWithLoss", "GELU", "fans", "Dropout", "book_init_std"])
 def test_an_unknown_option_is_a_value_error_naming_the_choices(make, message):
     with pytest.raises(ValueError) as refused:
         make()

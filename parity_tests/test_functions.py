@@ -107,3 +107,17 @@ def test_loss_layers_backward_defaults_to_dout_1(name):
     backward() must equal half of backward(2.0) to the bit."""
     layer = loss_after_forward(name)
     np.testing.assert_array_equal(layer.backward(), layer.backward(2.0) / 2)
+
+
+@pytest.mark.parametrize("convention", ["book", "log_softmax"])
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_softmax_with_loss_takes_one_row_as_a_batch_of_one(convention, one_hot):
+    """x (C,) with a label (or a one-hot row (C,)): the loss of the batch (1, C), and dx
+    comes back as (C,), the shape x had."""
+    x = source("functions", "one row").standard_normal(5)
+    label = np.eye(5)[3] if one_hot else 3
+    row, batch = SL.SoftmaxWithLoss(convention), SL.SoftmaxWithLoss(convention)
+    close(row.forward(x, label), batch.forward(x[None], np.array([label])))
+    dx = row.backward()
+    assert dx.shape == (5,)
+    close(dx, batch.backward()[0])
