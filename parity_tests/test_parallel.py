@@ -50,10 +50,22 @@ def test_batch_threads_takes_the_blas_thread_count_and_gives_it_back():
 def test_a_buffer_is_this_threads_own_and_kept_between_calls():
     a = parallel.buffer("test", (3, 4), np.float32)
     a[0, 0] = 7
-    assert parallel.buffer("test", (3, 4), np.float32) is a
-    assert parallel.buffer("test", (3, 4), np.float64) is not a  # dtype is part of the name
+    again = parallel.buffer("test", (3, 4), np.float32)
+    assert np.shares_memory(again, a) and again[0, 0] == 7
+    assert not np.shares_memory(parallel.buffer("test", (3, 4), np.float64), a)  # dtype
+    assert not np.shares_memory(parallel.buffer("test", (4, 3), np.float32), a)  # shape
     other = parallel.map_parts(lambda _: parallel.buffer("test", (3, 4), np.float32), [0, 1])
-    assert all(b is not a and not b.any() for b in other)  # other threads: their own zeros
+    assert all(not np.shares_memory(b, a) and not b.any() for b in other)  # own zeros
+
+
+def test_a_workspace_is_one_array_per_name_grown_to_the_largest_shape():
+    small = parallel.workspace("test-ws", (2, 3), np.float32)
+    large = parallel.workspace("test-ws", (5, 7), np.float32)  # grown: a new array
+    assert not np.shares_memory(small, large)
+    again = parallel.workspace("test-ws", (3, 2), np.float32)  # fits: the grown one
+    assert np.shares_memory(again, large) and again.shape == (3, 2)
+    assert again.flags.c_contiguous  # usable as np.matmul's out=
+    assert not np.shares_memory(parallel.workspace("test-other", (3, 2), np.float32), large)
 
 
 def test_deep_convnet_gives_the_same_step_split_or_not():

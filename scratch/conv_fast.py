@@ -46,7 +46,7 @@ import numpy as np
 from scratch import parallel
 from scratch.checks import check_dout
 from scratch.conv import Convolution, Pooling, crop, output_shape, pad_image
-from scratch.parallel import buffer, map_parts
+from scratch.parallel import buffer, map_parts, workspace
 
 BLOCK_BYTES = 2 ** 21  # columns per block of images: ~2 MB stays in cache (measured best
 #                       at 1-2 MB; big temporaries also page-fault on every call)
@@ -90,7 +90,7 @@ def grid_columns(flat, n, grid_size, rows, kernel):
     """The book's im2col for the windows of ``tap_slices``: (C*FH*FW, n*rows*Wp), in this
     thread's buffer.  Each tap's row block is a copy of contiguous runs, the cheapest
     copy there is."""
-    col = buffer("columns", (flat.shape[0], *kernel, n, rows * grid_size[1]), flat.dtype)
+    col = workspace("columns", (flat.shape[0], *kernel, n, rows * grid_size[1]), flat.dtype)
     for i, j, seen in tap_slices(flat, n, grid_size, rows, kernel):
         col[:, i, j] = seen
     return col.reshape(-1, n * rows * grid_size[1])
@@ -142,7 +142,7 @@ class Lowering:
         """``out`` (n, FN, OH, OW) = the block ``x`` (n, C, H, W) cross-correlated with the
         flattened filters ``W_mat`` (FN, C*FH*FW): its columns, ONE product, the kept."""
         _, col = self.columns(x)
-        grid = np.matmul(W_mat, col, out=buffer("grid", (len(W_mat), col.shape[1]), x.dtype))
+        grid = np.matmul(W_mat, col, out=workspace("grid", (len(W_mat), col.shape[1]), x.dtype))
         out[...] = self.kept(grid.reshape(len(W_mat), len(x), self.rows, -1)).transpose(
             1, 0, 2, 3)
 
@@ -236,12 +236,12 @@ class FastConvolution(Convolution):
                 dgrid = dgrid.reshape(FN, -1)
                 flat, col = lowering.columns(self.x[n0:n1])
                 # col @ dgrid.T: dW transposed; this orientation ran faster in OpenBLAS
-                dW_T += np.matmul(col, dgrid.T, out=buffer("dW_T", dW_T.shape, dout.dtype))
+                dW_T += np.matmul(col, dgrid.T, out=workspace("dW_T", dW_T.shape, dout.dtype))
                 if transposed is not None:  # (after dW: the columns' buffer is reused)
                     transposed[0].correlate(dout[n0:n1], transposed[1], dx[n0:n1])
                 elif self.input_grad:
-                    dcol = np.matmul(W_mat.T, dgrid, out=buffer("dcol", col.shape, dout.dtype))
-                    dflat = buffer("dpadded", flat.shape, dout.dtype)
+                    dcol = np.matmul(W_mat.T, dgrid, out=workspace("dcol", col.shape, dout.dtype))
+                    dflat = workspace("dpadded", flat.shape, dout.dtype)
                     dflat.fill(0)  # add_grid_columns accumulates
                     add_grid_columns(dflat, dcol, n, lowering.grid_size, lowering.rows, kernel)
                     dx[n0:n1] = crop(padded_grid(dflat, n, lowering.grid_size),

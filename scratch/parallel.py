@@ -13,7 +13,8 @@ time.  Two rules make that pay (both measured on these machines):
   threads then slow the products down 10-20x;
 - no large temporary per call: a fresh array over ~128 kB is a fresh ``mmap``, its
   first touch a page fault, and page faults of threads of one process queue on one
-  lock.  ``buffer`` keeps per-thread arrays alive across calls instead.
+  lock.  ``buffer`` (zeroed, one per shape) and ``workspace`` (overwritten, one per
+  name, grown to the largest) keep per-thread arrays alive across calls instead.
 
 A third rule decides where it is used: after a call on two threads, OpenBLAS keeps
 its second thread spinning for ~0.1 s, on the core the split layer's second thread
@@ -36,7 +37,7 @@ from threadpoolctl import ThreadpoolController
 _BLAS = ThreadpoolController().select(internal_api="openblas")  # NumPy's OpenBLAS
 _POOLS = {}  # thread count -> ThreadPoolExecutor, made once
 _LOCAL = threading.local()  # each thread's buffers; the caller's worker count
-_MADE = []  # bytes of every buffer made, all threads (list.append is atomic)
+_HELD = {}  # (thread, key) -> bytes of the buffer held there (dict updates are atomic)
 
 # A forked child inherits the pools but not their threads: its first map_parts would
 # wait forever.  It starts without pools instead (made again on demand).
@@ -89,21 +90,35 @@ def map_parts(fn, items):
         return list(pool.map(fn, items))
 
 
+def _keep(key, size, dtype, zeros):
+    """This thread's 1-D array under ``key``, at least ``size`` long (made anew, larger,
+    when a call needs more)."""
+    buffers = _LOCAL.__dict__.setdefault("buffers", {})
+    found = buffers.get(key)
+    if found is None or found.size < size:
+        found = buffers[key] = (np.zeros if zeros else np.empty)(size, dtype)
+        _HELD[threading.get_ident(), key] = found.nbytes
+    return found
+
+
 def buffer(name, shape, dtype):
     """This thread's array ``name`` (any hashable) of ``shape`` and ``dtype``, zeros when
     first made and kept for the next call: what the caller never writes (padding,
     dropped windows) stays zero, so ``name`` must say everything that decides where the
     caller writes (e.g. the padding).  Never hand it out: the next call overwrites it."""
-    buffers = _LOCAL.__dict__.setdefault("buffers", {})
-    key = (name, tuple(shape), np.dtype(dtype))
-    found = buffers.get(key)
-    if found is None:
-        found = buffers[key] = np.zeros(shape, dtype)
-        _MADE.append(found.nbytes)
-    return found
+    shape = tuple(shape)
+    return _keep((name, shape, np.dtype(dtype)), int(np.prod(shape)), dtype, True).reshape(shape)
+
+
+def workspace(name, shape, dtype):
+    """This thread's scratch array ``name`` of ``shape``: its contents are left over from
+    any earlier call, so the caller writes all of it.  One array per name and dtype,
+    grown to the largest shape asked for (layers of every size share it)."""
+    size = int(np.prod(shape))
+    return _keep((name, np.dtype(dtype)), size, dtype, False)[:size].reshape(shape)
 
 
 def buffer_bytes():
-    """Bytes of all buffers made so far, every thread: memory the layers keep between
-    calls (a peak measured after the first call counts them as already held)."""
-    return sum(_MADE)
+    """Bytes of the buffers and workspaces held now, every thread: memory the layers keep
+    between calls (a peak measured after the first call counts them as already held)."""
+    return sum(_HELD.values())
