@@ -138,6 +138,17 @@ SURVIVORS = {
     # ---- scratch/resnet.py
     "scratch.resnet.xǁResNetǁ__init____mutmut_4": (EQ, NO_GRADS_NAME),
     # ---- scratch/parallel.py
+    **dict.fromkeys([f"scratch.parallel.x_map_parts__mutmut_{n}" for n in (1, 4, 5, 8)], (
+        EQ, "one item through the pool, a new pool per call, or a pool allowed more "
+            "threads than items: the same results in the same order (only cost differs)")),
+    **dict.fromkeys([f"scratch.parallel.x_map_parts__mutmut_{n}" for n in (9, 11, 12, 13)], (
+        EQ, "the pool threads' name prefix: nothing reads it")),
+    **dict.fromkeys([f"scratch.parallel.x__keep__mutmut_{n}" for n in (2, 6, 7)], (
+        EQ, "the name of the thread-local slot the buffers live in: internal, any key works")),
+    "scratch.parallel.x__keep__mutmut_19": (
+        EQ, "a workspace made with zeros instead of empty: its callers overwrite all of it"),
+    **dict.fromkeys([f"scratch.parallel.x_workspace__mutmut_{n}" for n in (8, 14)], (
+        EQ, "a workspace made with zeros instead of empty: its callers overwrite all of it")),
     "scratch.parallel.x_blas_threads__mutmut_2": (
         MISSING, "the fallback for a NumPy without OpenBLAS (no controllers): never taken "
                  "here; a check with an empty controller list would catch it"),

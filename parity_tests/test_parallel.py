@@ -49,6 +49,7 @@ def test_batch_threads_takes_the_blas_thread_count_and_gives_it_back():
 
 def test_a_buffer_is_this_threads_own_and_kept_between_calls():
     a = parallel.buffer("test", (3, 4), np.float32)
+    assert a.dtype == np.float32 and a.shape == (3, 4) and not a.any()  # zeros, as asked
     a[0, 0] = 7
     again = parallel.buffer("test", (3, 4), np.float32)
     assert np.shares_memory(again, a) and again[0, 0] == 7
@@ -60,12 +61,23 @@ def test_a_buffer_is_this_threads_own_and_kept_between_calls():
 
 def test_a_workspace_is_one_array_per_name_grown_to_the_largest_shape():
     small = parallel.workspace("test-ws", (2, 3), np.float32)
+    assert small.dtype == np.float32 and small.shape == (2, 3)
     large = parallel.workspace("test-ws", (5, 7), np.float32)  # grown: a new array
     assert not np.shares_memory(small, large)
     again = parallel.workspace("test-ws", (3, 2), np.float32)  # fits: the grown one
     assert np.shares_memory(again, large) and again.shape == (3, 2)
     assert again.flags.c_contiguous  # usable as np.matmul's out=
     assert not np.shares_memory(parallel.workspace("test-other", (3, 2), np.float32), large)
+
+
+def test_buffer_bytes_counts_what_is_held_once():
+    held = parallel.buffer_bytes()
+    parallel.buffer("test-held", (5, 5), np.float64)
+    assert parallel.buffer_bytes() == held + 200
+    parallel.buffer("test-held", (5, 5), np.float64)  # the same one again: nothing new
+    parallel.workspace("test-held", (10,), np.float32)
+    parallel.workspace("test-held", (20,), np.float32)  # grown: replaces the 40 bytes
+    assert parallel.buffer_bytes() == held + 200 + 80
 
 
 def test_deep_convnet_gives_the_same_step_split_or_not():
