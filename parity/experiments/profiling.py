@@ -132,11 +132,26 @@ def threads(n):
 
 
 # ---- per-layer times ----
+@contextlib.contextmanager
+def wrapped_layers(net, wrap):
+    """Each layer's (and the loss layer's, as "loss") forward and backward replaced on
+    the instance by ``wrap((name, phase), method)``; the class's methods again after.
+    Yields the layers by name, in forward order."""
+    layers = dict(net.layers) | {"loss": net.last_layer}
+    for name, layer in layers.items():
+        for phase in ("forward", "backward"):
+            setattr(layer, phase, wrap((name, phase), getattr(layer, phase)))
+    try:
+        yield layers
+    finally:
+        for layer in layers.values():
+            del layer.forward, layer.backward
+
+
 def scratch_layer_times(net, x, t, steps):
     """{(layer, phase): [seconds per step]} of ``steps`` loss forward + backward passes of
     the scratch ``net`` on (x, t), the loss layer as "loss"; also returns the layer
     names in forward order with their class names."""
-    layers = dict(net.layers) | {"loss": net.last_layer}
     times = defaultdict(list)
     step = {}
 
@@ -149,19 +164,13 @@ def scratch_layer_times(net, x, t, steps):
                 step[key] = step.get(key, 0.0) + time.perf_counter() - start
         return run
 
-    for name, layer in layers.items():
-        for phase in ("forward", "backward"):
-            setattr(layer, phase, timed((name, phase), getattr(layer, phase)))
-    try:
+    with wrapped_layers(net, timed) as layers:
         for _ in range(steps):
             step.clear()
             net.loss(x, t, train_flg=True)
             net.backward()
             for key, seconds in step.items():
                 times[key].append(seconds)
-    finally:
-        for layer in layers.values():  # the class's methods again
-            del layer.forward, layer.backward
     return times, [(name, type(layer).__name__) for name, layer in layers.items()]
 
 
@@ -277,9 +286,11 @@ class LineClock:
 
 def traced_seconds(net, x, t, steps):
     """{(layer, phase): (GEMM seconds, other seconds)} of the scratch ``net``: medians
-    over ``steps`` line-traced loss forward + backward passes."""
+    over ``steps`` line-traced loss forward + backward passes.  The tracer follows the
+    calling thread only, so these steps run with the batch not split over threads
+    (``split_batches`` off; the BLAS keeps its threads): a split network's GEMM time
+    is that of its unsplit step."""
     clock = LineClock()
-    layers = dict(net.layers) | {"loss": net.last_layer}
 
     def labelled(key, method):
         def run(*args, **kwargs):
@@ -295,25 +306,23 @@ def traced_seconds(net, x, t, steps):
                 clock.restart()
         return run
 
-    for name, layer in layers.items():
-        for phase in ("forward", "backward"):
-            setattr(layer, phase, labelled((name, phase), getattr(layer, phase)))
     per_step = defaultdict(list)
+    split, net.split_batches = net.split_batches, False
     try:
-        for _ in range(steps):
-            clock.seconds.clear()
-            sys.settrace(clock.trace)
-            try:
-                net.loss(x, t, train_flg=True)
-                net.backward()
-            finally:
-                sys.settrace(None)
-            for key in itertools.product(layers, ("forward", "backward")):
-                per_step[key].append((clock.seconds.get((key, True), 0.0),
-                                      clock.seconds.get((key, False), 0.0)))
+        with wrapped_layers(net, labelled) as layers:
+            for _ in range(steps):
+                clock.seconds.clear()
+                sys.settrace(clock.trace)
+                try:
+                    net.loss(x, t, train_flg=True)
+                    net.backward()
+                finally:
+                    sys.settrace(None)
+                for key in itertools.product(layers, ("forward", "backward")):
+                    per_step[key].append((clock.seconds.get((key, True), 0.0),
+                                          clock.seconds.get((key, False), 0.0)))
     finally:
-        for layer in layers.values():
-            del layer.forward, layer.backward
+        net.split_batches = split
     return {key: tuple(np.median(s, axis=0)) for key, s in per_step.items()}
 
 

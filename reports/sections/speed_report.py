@@ -353,9 +353,9 @@ def speed(ctx):
             "modules by forward pre/post hooks and full-backward pre-hooks (a module's "
             "backward runs until the next module's starts). GEMM ms = time in lines of "
             "scratch code holding a matrix product (@, matmul, dot), from "
-            f"{profiling.TRACED_STEPS} sys.settrace-timed steps of their own (median, the "
-            "tracer's time left out); other ms = the layer's untraced forward + backward "
-            "minus that.",
+            f"{profiling.TRACED_STEPS} sys.settrace-timed steps of their own (one thread is "
+            "traced, so with the batch not split; median, the tracer's time left out); "
+            "other ms = the layer's untraced forward + backward minus that.",
             f"time: timing {timed_s:.0f} s, memory and profile {profiled_s:.0f} s.",
         ]
     problems = [f"{r['component']} {r['phase']} on {r['threads']} thread(s): scratch/torch "
