@@ -208,9 +208,9 @@ def main(argv=None):
         code = run_mutmut(args.module, args.max_children, names)
     table, survivors = summarise(results(module=args.module))
     took = time.perf_counter() - started
-    what = ("rerun of the survivors" if args.survivors else "") + (
-        f" of module {args.module}" if args.module else "") or "campaign"
-    note = (f"{what.strip()}; "
+    what = ("rerun of the survivors" if args.survivors else "campaign") + (
+        f" of module {args.module}" if args.module else "")
+    note = (f"{what}; "
             + ("report only" if args.report_only else f"{took:.0f} s on {os.cpu_count()} cores"))
     write_report(table, survivors, note=note)
     for row in table:
