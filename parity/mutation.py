@@ -7,7 +7,7 @@ pyproject.toml), and runs the tests that cover the mutated function (it maps tes
 functions in one instrumented run of the whole selection first).  A mutant that no
 test fails on *survived*.  Then this module writes ``reports/out/mutation.{csv,md}``:
 per module the mutants, killed, survived, timed out, and every survivor with its
-argument from ``parity/mutation_survivors.py`` (an equivalent mutant, or the check
+argument from ``parity/mutation_survivors/`` (an equivalent mutant, or the check
 that is missing) -- or "NOT ARGUED" when it has none yet.
 
     python -m parity.mutation                           # the campaign (not part of CI)
@@ -29,11 +29,50 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import tomllib
+
 from parity.engine.runner import write_atomic
-from parity.mutation_survivors import SURVIVORS
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "reports" / "out"
+ARGUMENTS = Path(__file__).with_name("mutation_survivors")
+KINDS = ("equivalent", "missing")
+
+
+def load_arguments(folder=ARGUMENTS):
+    """{mutant name: (kind, why)} from the survivors' arguments: one file per mutated module
+    (``scratch.layers.toml`` argues ``scratch.layers.*`` mutants), each a list of
+
+        [[argument]]
+        kind = "equivalent"   # the mutant computes the same thing: out of the score
+        #      "missing"      # a real bug no check catches yet: `why` says which check would
+        why = "..."           # or reason = "<name>", a reason of reasons.toml, shared
+        mutants = ["scratch.layers.x...__mutmut_3", ...]   # mutmut's names
+
+    An unknown kind or reason, a mutant in another module's file or argued twice is an
+    error: each would quietly move a mutant in or out of the score."""
+    folder = Path(folder)
+    reasons = tomllib.loads((folder / "reasons.toml").read_text(encoding="utf-8"))["reasons"]
+    arguments = {}
+    for path in sorted(folder.glob("*.toml")):
+        if path.name == "reasons.toml":
+            continue
+        for argument in tomllib.loads(path.read_text(encoding="utf-8"))["argument"]:
+            kind = argument["kind"]
+            why = argument["why"] if "why" in argument else reasons.get(argument.get("reason"))
+            if kind not in KINDS or why is None:
+                raise ValueError(f"{path.name}: kind {kind!r} (one of {KINDS}) or reason "
+                                 f"{argument.get('reason')!r} unknown: {argument}")
+            for name in argument["mutants"]:
+                if not name.startswith(path.stem + "."):
+                    raise ValueError(f"{path.name}: {name} is not a mutant of {path.stem}")
+                if name in arguments:
+                    raise ValueError(f"{path.name}: {name} is argued twice")
+                arguments[name] = (kind, why)
+    return arguments
+
+
+SURVIVORS = load_arguments()
 
 # What one mutant may cost.  mutmut maps every test to the functions it reaches (transitively)
 # and runs a mutant's tests fastest first, stopping at the first failure: a killed mutant is

@@ -44,3 +44,29 @@ def test_a_function_keeps_its_fastest_tests_within_the_budget():
 def test_module_selects_its_mutants_by_name():
     assert M.mutant_glob("scratch/layers.py") == "scratch.layers.*"
     assert M.mutant_glob("parity/engine/inputs.py") == "parity.engine.inputs.*"
+
+
+def test_arguments_refuse_an_unknown_kind_or_reason_a_foreign_mutant_and_one_argued_twice(
+        tmp_path):
+    (tmp_path / "reasons.toml").write_text('[reasons]\nsame-draws = "the same draws"\n')
+    good = ('[[argument]]\nkind = "equivalent"\nreason = "same-draws"\n'
+            'mutants = ["m.x_a__mutmut_1"]\n'
+            '[[argument]]\nkind = "missing"\nwhy = "no check"\nmutants = ["m.x_a__mutmut_2"]\n')
+    path = tmp_path / "m.toml"
+    path.write_text(good)
+    assert M.load_arguments(tmp_path) == {"m.x_a__mutmut_1": ("equivalent", "the same draws"),
+                                          "m.x_a__mutmut_2": ("missing", "no check")}
+    for bad, message in [(good.replace('"missing"', '"equivalnet"'), "kind 'equivalnet'"),
+                         (good.replace('"same-draws"', '"same-draw"'), "reason 'same-draw'"),
+                         (good.replace("mutmut_2", "mutmut_1"), "m.x_a__mutmut_1 is argued twice"),
+                         (good.replace('"m.x_a__mutmut_2"', '"n.x_a__mutmut_2"'),
+                          "n.x_a__mutmut_2 is not a mutant of m")]:
+        path.write_text(bad)
+        with pytest.raises(ValueError, match=message):
+            M.load_arguments(tmp_path)
+
+
+def test_every_argued_mutant_is_of_a_module_that_exists():
+    """A file named after a renamed or removed module would argue mutants nobody makes."""
+    modules = {name.split(".x")[0] for name in M.SURVIVORS}
+    assert modules and all((M.ROOT / (m.replace(".", "/") + ".py")).is_file() for m in modules)
