@@ -24,7 +24,7 @@ from parity.engine.layer_pair import Sample
 from parity.engine.registry import find
 from parity.engine.tolerances import tolerance_for
 from parity.pairs.conv import FAST, avg_pooling, convolution, max_pooling, setting
-from parity.pairs.models import with_input_grad
+from scratch.models import with_input_grad
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 FEWER = settings(PROPERTY, max_examples=50)  # scratch-only checks: half as many suffice

@@ -115,3 +115,26 @@ def test_random_labels_cover_every_class():
     from parity.engine.inputs import labels
 
     assert set(labels(np.random.default_rng(14), 200, 3)) == {0, 1, 2}
+
+
+def test_mlps_skip_only_the_first_input_gradient_and_keep_every_parameter_gradient():
+    """The first Affine's input is the data: the nets skip its dx (input_grad = False), which
+    changes no parameter gradient; ``with_input_grad`` brings dx back (as x's gradient)."""
+    rng = np.random.default_rng(3)
+    for net in (SM.TwoLayerNet(6, 5, 3, rng=rng), SM.MultiLayerNet(6, (5, 4), 3, rng=rng)):
+        affines = [layer for layer in net.layers.values() if isinstance(layer, SM.L.Affine)]
+        assert [a.input_grad for a in affines] == [False] + [True] * (len(affines) - 1)
+        full = SM.with_input_grad(copy.deepcopy(net))
+        assert all(a.input_grad for a in full.layers.values() if isinstance(a, SM.L.Affine))
+        x, t = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+        net.loss(x, t)
+        full.loss(x, t)
+        assert net.backward() is None
+        dx = full.backward()
+        for key, grad in net.grads.items():
+            np.testing.assert_array_equal(grad, full.grads[key])
+        assert dx.shape == x.shape  # and it is x's gradient (central differences):
+        eps, step = 1e-6, np.zeros_like(x)
+        step[1, 2] = eps
+        numeric = (full.loss(x + step, t) - full.loss(x - step, t)) / (2 * eps)
+        np.testing.assert_allclose(dx[1, 2], numeric, rtol=1e-4, atol=1e-9)

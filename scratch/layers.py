@@ -107,6 +107,10 @@ class Affine(Layer):
     """
 
     x = None  # set by forward
+    # False: backward skips dx and returns None.  A network sets it on its first layer
+    # when that is an Affine (scratch.models.needs_no_input_grad): its input is the data,
+    # and the book's gradient() returns parameter gradients only.
+    input_grad = True
 
     def __init__(self, W, b):
         super().__init__()
@@ -126,6 +130,8 @@ class Affine(Layer):
                    (self.x.shape[0], self.params["W"].shape[1]))
         self.grads["W"] = self.x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
+        if not self.input_grad:
+            return None
         return (dout @ self.params["W"].T).reshape(self.x_shape)
 
 

@@ -6,11 +6,10 @@ come in.  Parameter names follow the book: W1, b1, ... numbered across layers.
 
 The convolutional nets run ``scratch.conv_fast.FastConvolution`` and ``FastPooling`` (the
 book-shaped ``scratch.conv.Convolution``'s and ``Pooling``'s constructors and results,
-faster) and set
-``input_grad = False`` on their first convolution after building it: its input is the
-data, whose gradient training never needs (the book's ``gradient`` returns parameter
-gradients only), so the net's ``backward`` returns None.  For the input gradient, set
-it back on the built net's first convolution: ``layer.input_grad = True``.
+faster).  Every net sets ``input_grad = False`` on its first layer (a convolution or an
+Affine) after building it: its input is the data, whose gradient training never needs
+(the book's ``gradient`` returns parameter gradients only), so the net's ``backward``
+returns None.  ``with_input_grad(net)`` sets it back, for the input gradient.
 """
 
 import numpy as np
@@ -56,6 +55,22 @@ def affine_params(sizes, weight_init_std=0.01, rng=None, dtype=np.float64):
     return params
 
 
+def needs_no_input_grad(layer):
+    """``layer`` with ``input_grad = False``: a network's first layer, fed the data (its
+    backward then skips dx, one of its two matrix products)."""
+    layer.input_grad = False
+    return layer
+
+
+def with_input_grad(net):
+    """``net`` with every layer computing its input gradient again (the parity pairs and
+    the learner's-code bisection compare the network's dx and every layer's)."""
+    for layer in net.layers.values():
+        if hasattr(layer, "input_grad"):
+            layer.input_grad = True
+    return net
+
+
 def dropout_layer(ratio, convention, masks=None):
     """``masks``: None (the book's random masks) or a factory giving each Dropout
     layer, in order, its own ``mask_source`` -- how tests replay masks elsewhere."""
@@ -97,6 +112,7 @@ class MultiLayerNet(Network):
                                                       dropout_masks))
         last = n_hidden + 1
         self.add(f"Affine{last}", L.Affine(params[f"W{last}"], params[f"b{last}"]), str(last))
+        needs_no_input_grad(self.layers["Affine1"])
 
 
 class TwoLayerNet(MultiLayerNet):
@@ -116,12 +132,6 @@ class SampleNet(MultiLayerNet):
 
 
 # ---- convolutional networks (book ch07, ch08) and LeNet-5 ----
-
-def needs_no_input_grad(conv):
-    """``conv`` with ``input_grad = False``: a network's first convolution, fed the data."""
-    conv.input_grad = False
-    return conv
-
 
 def dense_params(sizes, weight_init_std, rng, first):
     """``affine_params`` numbered from ``first`` (after the conv layers' W1, W2, ...)."""

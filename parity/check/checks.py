@@ -24,6 +24,7 @@ from parity.engine.inputs import source
 from parity.engine.layer_pair import LayerPair
 from parity.engine.optim_pair import OptimizerPair
 from parity.engine.tolerances import tolerance_for
+from scratch.models import with_input_grad
 
 MATCH, CONVENTION, DEFECT, CRASHED = "match", "matches convention", "book defect copied", "CRASHED"
 MISSPELLED = "API misspelled"
@@ -230,7 +231,7 @@ def network_case(entry, pair, factory):
     sample = next(s for s in pair.sample_list() if len(s.calls[0].inputs) == 2)
     x, t = sample.calls[0].inputs
     learner = factory(params).net
-    reference = entry.reference(params)
+    reference = with_input_grad(entry.reference(params))  # bisection compares every dx
     rename_layers(reference, [name for name, _ in adapt.layer_items(learner)])
     return learner, reference, np.asarray(x, float), t
 

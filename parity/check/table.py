@@ -265,15 +265,6 @@ class BookDeepConvNet(SM.DeepConvNet):
         return super().loss(x, t, True)
 
 
-def with_input_grad(net):
-    """A scratch network whose first convolution computes dx too (bisection compares every
-    layer's dx with the learner's; the networks skip it for speed)."""
-    for layer in net.layers.values():
-        if hasattr(layer, "input_grad"):
-            layer.input_grad = True
-    return net
-
-
 def copied(p):
     return {k: np.array(v) for k, v in p.items()}
 
@@ -610,15 +601,14 @@ COMPONENTS = (
                   "input_dim": PM.IMAGE,
                   "conv_param": {"filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1},
                   "hidden_size": 5, "output_size": PM.N_OUT},
-                  reference=lambda p: with_input_grad(
-                      SM.SimpleConvNet(**PM.SMALL_CONV, params=copied(p)))),),
+                  reference=lambda p: SM.SimpleConvNet(**PM.SMALL_CONV, params=copied(p))),),
               methods=("predict", "loss", "gradient")),
     Component("DeepConvNet", "network", ("DeepConvNetwork", "DeepCNN"),
               (Entry(deep_pair, lambda p: {"input_dim": DEEP_INPUT, "hidden_size": 50,
                                            "output_size": 10},
-                     reference=lambda p: with_input_grad(BookDeepConvNet(
+                     reference=lambda p: BookDeepConvNet(
                          DEEP_INPUT, 50, 10, params=copied(p),
-                         dropout_masks=global_masks(0.5)))),),
+                         dropout_masks=global_masks(0.5))),),
               methods=("predict", "loss", "gradient")),
 )
 

@@ -21,7 +21,6 @@ from parity.engine.registry import register
 from parity.engine.transfer import book_links
 from parity.experiments.training import mask_factory, masks_as_layers
 from parity.pairs.losses import fd_gap_of
-from scratch.conv_fast import FastConvolution
 
 CHAPTER = "networks"
 CHAPTER_OF = {"study notes: SimpleCNN": "notes"}
@@ -64,9 +63,11 @@ def classifier_samples(shape, n_out, loss):
 
 
 def model_pair(component, variant, scratch_net, torch_net, init, samples, **kw):
-    """A network pair; parameter links follow the book's numbering (transfer.book_links)."""
+    """A network pair; parameter links follow the book's numbering (transfer.book_links).
+    The scratch net computes its input gradient (the models skip it in their first layer,
+    ``scratch.models.needs_no_input_grad``): the pair checks the network's dx."""
     params, state = book_links(torch_net())
-    return LayerPair(component, variant, scratch=scratch_net,
+    return LayerPair(component, variant, scratch=lambda p: S.with_input_grad(scratch_net(p)),
                      torch=lambda p: torch_net(), samples=samples, init_params=init,
                      params=params, state=state, **kw)
 
@@ -90,15 +91,6 @@ register(
 )
 
 
-def with_input_grad(net):
-    """``net`` with every convolution computing its input gradient: the models skip it in
-    their first one (``scratch.models``), the pairs check the network's dx."""
-    for layer in net.layers.values():
-        if isinstance(layer, FastConvolution):
-            layer.input_grad = True
-    return net
-
-
 def conv_params(shapes):
     """He-scaled conv kernels / affine weights for ``shapes`` (book order W1, W2, ...)."""
 
@@ -119,22 +111,22 @@ LENET_IMAGE = (1, 12, 12)
 
 register(
     model_pair(S.SimpleConvNet.__name__, "small, log_softmax loss",
-               scratch_net=lambda p: with_input_grad(S.SimpleConvNet(
-                   **SMALL_CONV, params=p, loss_convention="log_softmax")),
+               scratch_net=lambda p: S.SimpleConvNet(
+                   **SMALL_CONV, params=p, loss_convention="log_softmax"),
                torch_net=lambda: T.with_book_loss(T.SimpleConvNet(**SMALL_CONV), "log_softmax"),
                init=conv_params([(3, 1, 3, 3), (27, 5), (5, N_OUT)]),
                samples=classifier_samples(IMAGE, N_OUT, "log_softmax")),
     *(model_pair("LeNet5", f"{act}, 12x12 input",
-                 scratch_net=lambda p, a=act: with_input_grad(S.LeNet5(
-                     a, params=p, input_dim=LENET_IMAGE, loss_convention="log_softmax")),
+                 scratch_net=lambda p, a=act: S.LeNet5(
+                     a, params=p, input_dim=LENET_IMAGE, loss_convention="log_softmax"),
                  torch_net=lambda a=act: T.with_book_loss(T.LeNet5(a, LENET_IMAGE),
                                                           "log_softmax"),
                  init=conv_params([(6, 1, 5, 5), (16, 6, 5, 5), (16, 120), (120, 84), (84, 10)]),
                  samples=classifier_samples(LENET_IMAGE, 10, "log_softmax"))
       for act in ("tanh", "sigmoid")),
     model_pair("study notes: SimpleCNN", "corrected (self.fc), 4x4 input",
-               scratch_net=lambda p: with_input_grad(S.SimpleCNN(
-                   p, image_size=4, loss_convention="log_softmax")),
+               scratch_net=lambda p: S.SimpleCNN(
+                   p, image_size=4, loss_convention="log_softmax"),
                torch_net=lambda: T.WithLoss(TN.SimpleCNNFixed(image_size=4),
                                             TL.SoftmaxWithLoss("log_softmax")),
                init=conv_params([(32, 1, 3, 3), (32 * 16, 10)]),
@@ -202,9 +194,9 @@ def deep_convnet_pair():
               (64, 64, 3, 3), (64, 50), (50, N_OUT)]
     return model_pair(
         S.DeepConvNet.__name__, "book dropout, 8x8 input",
-        scratch_net=lambda p: with_input_grad(S.DeepConvNet(
+        scratch_net=lambda p: S.DeepConvNet(
             DEEP_IMAGE, 50, N_OUT, params=p, dropout_ratio=DROPOUT_P, dropout_masks=masks(),
-            loss_convention="log_softmax")),
+            loss_convention="log_softmax"),
         torch_net=lambda: T.with_book_loss(T.DeepConvNet(
             DEEP_IMAGE, 50, N_OUT, dropout=masks_as_layers(masks(), "book", DROPOUT_P)),
             "log_softmax"),

@@ -41,7 +41,6 @@ from parity.pairs.models import (
     mlp_params,
     model_pair,
     train_eval_samples,
-    with_input_grad,
 )
 from parity.pairs.optimizers import LAM, STEP
 from scratch.conv_fast import FastConvolution
@@ -127,10 +126,10 @@ def deep_convnet_inverted():
               (64, 64, 3, 3), (64, DEEP_HIDDEN), (DEEP_HIDDEN, N_OUT)]
     return model_pair(
         SM.DeepConvNet.__name__, f"inverted dropout, hidden {DEEP_HIDDEN}, 8x8 input",
-        scratch_net=lambda p: with_input_grad(SM.DeepConvNet(
+        scratch_net=lambda p: SM.DeepConvNet(
             DEEP_IMAGE, DEEP_HIDDEN, N_OUT, params=p, dropout_ratio=DROPOUT_P,
             dropout_convention="inverted", dropout_masks=masks(),
-            loss_convention="log_softmax")),
+            loss_convention="log_softmax"),
         torch_net=lambda: TM.with_book_loss(TM.DeepConvNet(
             DEEP_IMAGE, DEEP_HIDDEN, N_OUT, dropout=masks_as_layers(masks(), "inverted",
                                                                     DROPOUT_P)),
@@ -149,8 +148,8 @@ register(
                init=mlp_params((N_IN, 9, N_OUT)),
                samples=classifier_samples((N_IN,), N_OUT, "log_softmax")),
     model_pair(SM.SimpleConvNet.__name__, "small, stride 2, pad 1, log_softmax loss",
-               scratch_net=lambda p: with_input_grad(SM.SimpleConvNet(
-                   **STRIDED_CONV, params=p, loss_convention="log_softmax")),
+               scratch_net=lambda p: SM.SimpleConvNet(
+                   **STRIDED_CONV, params=p, loss_convention="log_softmax"),
                torch_net=lambda: TM.with_book_loss(TM.SimpleConvNet(**STRIDED_CONV),
                                                    "log_softmax"),
                init=conv_params([(3, 1, 3, 3), (12, 5), (5, N_OUT)]),
