@@ -94,10 +94,15 @@ def test_filter_gradient_is_the_adjoint_of_filter_transform(dtype):
     assert np.vdot(SW.filter_transform(W), dU) == pytest.approx(np.vdot(W, dW), rel=1e-5)
 
 
-def test_tiles_cover_odd_output_sizes():
-    tiling = SW.Tiling.of((5, 8), (1, 0))
+@pytest.mark.parametrize("image, pad, out_size, tiles", [
+    ((5, 8), (1, 0), (5, 6), (3, 3)),  # odd rows: one more tile row, half dropped
+    ((6, 5), (1, 0), (6, 3), (3, 2)),  # even rows: no more tiles than outputs / 2
+    ((4, 4), (2, 2), (6, 6), (3, 3)),
+])
+def test_tiles_cover_odd_output_sizes(image, pad, out_size, tiles):
+    tiling = SW.Tiling.of(image, pad)
     assert (tiling.image, tiling.pad, tiling.out_size, tiling.tiles) == (
-        (5, 8), (1, 0), (5, 6), (3, 3))
+        image, pad, out_size, tiles)
 
 
 def test_transformed_holds_every_tiles_transform():
@@ -360,3 +365,40 @@ def test_padding_left_unzeroed_is_caught(monkeypatch):
     outputs of an odd size) must be zero: the parity run names every pass."""
     monkeypatch.setattr(SW, "buffer", lambda name, shape, dtype: np.ones(shape, dtype))
     assert {c.quantity for c in probe_failures(WINO)} == {"out", "dx", "dW"}
+
+
+def test_each_thread_keeps_its_named_float32_buffers_at_their_sizes():
+    """A float32 layer's forward and backward (C = FN, pad 1: dx's correlation is the
+    forward's size) in a fresh thread: these buffers, float32, exactly this large -- none
+    made anew per call (a fresh large array page-faults, scratch/parallel.py)."""
+    import threading
+
+    import scratch.parallel as P
+
+    C, n, (H, W) = 3, 2, (5, 6)  # outputs 5x6: tiles 3x3, the last tile row half dropped
+    TH, TW, FN = 3, 3, C
+    rng = np.random.default_rng(0)
+    layer = SW.WinogradConvolution(rng.standard_normal((FN, C, 3, 3)).astype(np.float32),
+                                   np.zeros(FN, np.float32), 1, 1)
+    x = rng.standard_normal((n, C, H, W)).astype(np.float32)
+    held = {}
+
+    def run():
+        out = layer.forward(x)
+        layer.backward(rng.standard_normal(out.shape).astype(np.float32))
+        held.update(P._LOCAL.buffers)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    tiles = n * TH * TW
+    want = {
+        "winograd grid": C * n * (2 * TH + 2) * (2 * TW + 2), "winograd rows": 4 * C * n * TH * (
+            2 * TW + 2), "winograd V": 16 * C * tiles, "winograd M": 16 * FN * tiles,
+        "winograd half": 8 * FN * tiles, "winograd Y": 4 * FN * tiles,
+        "winograd dY": FN * n * 2 * TH * 2 * TW, "winograd dhalf": 8 * FN * tiles,
+        "winograd dM": 16 * FN * tiles, "winograd dU": 16 * FN * C}
+    got = {(key[0][0] if isinstance(key[0], tuple) else key[0]): a for key, a in held.items()}
+    assert len(got) == len(held)  # one array per name
+    assert {k: a.size for k, a in got.items()} == want
+    assert all(a.dtype == np.float32 for a in got.values())

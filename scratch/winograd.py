@@ -55,7 +55,7 @@ AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])  # output transform
 def combine(row, terms, out):
     """``out = sum(row[k] * terms[k])`` for a row of 0, 1, -1 (zeros skipped): adds and
     subtracts of whole arrays, never a multiplication.  Returns ``out``."""
-    used = [(c, t) for c, t in zip(row, terms, strict=True) if c]
+    used = [(row[k], terms[k]) for k in np.flatnonzero(row)]
     if any(abs(c) != 1 for c, _ in used):
         raise ValueError(f"combine: coefficients must be 0, 1 or -1, got {list(row)}")
     used.sort(key=lambda ct: -ct[0])  # a +1 first where there is one
@@ -67,7 +67,7 @@ def combine(row, terms, out):
     (np.add if c == sign else np.subtract)(first, t, out=out)
     for c, t in rest:
         (np.add if c == sign else np.subtract)(out, t, out=out)
-    if sign < 0:
+    if sign == -1:
         np.negative(out, out=out)
     return out
 
@@ -96,8 +96,9 @@ class Tiling:
 
     @classmethod
     def of(cls, image, pad):
-        out_size = tuple(s + 2 * p - 2 for s, p in zip(image, pad, strict=True))
-        return cls(tuple(image), tuple(pad), out_size, tuple((o + 1) // 2 for o in out_size))
+        (H, W), (ph, pw) = image, pad
+        OH, OW = H + 2 * ph - 2, W + 2 * pw - 2
+        return cls((H, W), (ph, pw), (OH, OW), ((OH + 1) // 2, (OW + 1) // 2))
 
     def transformed(self, x):
         """A block of images (n, C, H, W) -> V (16, C, n*TH*TW): ``B^T d B`` of every tile,
@@ -119,7 +120,7 @@ class Tiling:
             tile_columns = [rows[a][..., s:s + 2 * TW:2] for s in range(4)]
             for b in range(4):
                 combine(BT[b], tile_columns, V[a, b])
-        return V.reshape(16, C, -1)
+        return V.reshape(16, C, n * TH * TW)
 
     def correlate(self, x, U, out):
         """``out`` (n, FN, OH, OW) = the block ``x`` (n, C, H, W) cross-correlated with the
@@ -152,7 +153,7 @@ class Tiling:
         for a in range(4):
             for b in range(4):
                 combine(AT[:, b], [half[a][..., j] for j in range(2)], dM[a, b])
-        return dM.reshape(16, FN, -1)
+        return dM.reshape(16, FN, n * TH * TW)
 
 
 def applies(layer):
