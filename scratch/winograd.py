@@ -25,7 +25,8 @@ Backward:
   swapped (as ``FastConvolution.transposed``) -- itself a 3x3, stride-1 correlation,
   so it runs through the same Winograd forward.
 
-Rounding: the transforms add up to 9 inputs per value and halve (G), so float32
+Rounding: the transforms add up to 4 tile values (V) and 9 products (Y) and halve
+(G), so float32
 results differ from the columns' product by more than assert_close's float32
 tolerance near a large input; ``parity.engine.tolerances`` names the bound
 ("winograd-float32").  Float64 agrees to rounding.
@@ -36,7 +37,13 @@ beyond 2 run FastConvolution's code.
 
 Which layers use it is the network's choice, per pass (attributes, as
 FastConvolution's speed settings): ``winograd_forward`` and ``winograd_backward``
-(default True).  Measured in DeepConvNet (batch 100, float32): see ``scratch.models``.
+(default True).  Not yet timed (the machine was busy with a mutation campaign while
+this was written), so no network uses it yet.  Counted, not measured, at DeepConvNet's
+layers (batch 100): the products need 2.5-2.8x fewer FLOPs than FastConvolution's
+(which also computes the windows cornered in the padding columns), but the transforms
+write 1.2-1.6x the bytes of its columns (4.6x for the 1 -> 16 first layer, whose
+columns are tiny): expect gains where the products dominate (32 and 64 channels), a
+loss on the first layer.
 """
 
 from dataclasses import dataclass
