@@ -95,13 +95,6 @@ class LayerPair:
     # call, its batch scaled up by drawing rows, with this entry's init_params
     bench: BenchSize | None = None
     doc: str = ""
-    # ((dtype, row), ...): the tolerance table's row for that dtype where it is not the
-    # dtype's own -- a named row with its measured bound (e.g. Winograd's float32)
-    tolerance_rows: tuple = ()
-
-    def tolerance(self, dtype):
-        """This pair's tolerance for comparisons in ``dtype`` (one table: tolerances.py)."""
-        return tolerance_for(dict(self.tolerance_rows).get(dtype, dtype))
 
     def sample_list(self):
         return self.samples(source(self.component, self.variant, "samples"))
@@ -179,7 +172,7 @@ class LayerPair:
                     sample=sample.name, oracle=oracle)
 
     def compare_sides(self, sample, dtype):
-        tol = self.tolerance(dtype)
+        tol = tolerance_for(dtype)
         label = self._label(dtype, sample, "torch")
         # A side that raises stops the entry: the runner turns that into a CRASHED row.
         ours, theirs = self.scratch_results(sample, dtype), self.torch_results(sample, dtype)

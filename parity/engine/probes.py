@@ -50,8 +50,7 @@ class SameResults:
     """The scratch side of LayerPair ``pair`` against the scratch side of ``reference``
     (the same component), both fed ``pair``'s parameters, samples and upstream gradients:
     every quantity of the reference (output, input and parameter gradients, inputs after)
-    must match within the dtype's tolerance (``pair``'s row of it).  Build it with
-    ``SameResults.of``."""
+    must match within the dtype's tolerance.  Build it with ``SameResults.of``."""
 
     component: str
     variant: str  # "<pair's variant> = <reference's variant>"
@@ -74,8 +73,7 @@ class SameResults:
                 continue
             ours = self.pair.scratch_results(sample, dtype)
             theirs = reference.scratch_results(sample, dtype)
-            checks += [compare(ours.get(q, np.array(np.nan)), expected,
-                               self.pair.tolerance(dtype),
+            checks += [compare(ours.get(q, np.array(np.nan)), expected, tolerance_for(dtype),
                                quantity=q, sample=sample.name, **label)
                        for q, expected in theirs.items()]
         return checks

@@ -21,14 +21,6 @@ TOLERANCES = {
     "float64": Tolerance(rtol=1e-10, atol=1e-12),
     # torch.testing.assert_close's defaults for float32.
     "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
-    # Winograd F(2x2, 3x3) in float32 (scratch/winograd.py, the "winograd" entries), against
-    # torch and the book-shaped convolution: normwise, as its rounding is -- the transforms
-    # add a tile's values, a large input's rounding lands on every output of its tile, also
-    # where its window cancels it (measured: near a 1e3 input, outputs of size 2-5 off by
-    # 5e-5 to 9e-5, elementwise rel 8e-6 to 2e-4, over "float32").  Measured normwise
-    # worst (max err / max |expected|): registry samples 4.3e-7; DeepConvNet's six layers
-    # at batch 20 5.5e-7 (FastConvolution there: up to 9.0e-7).
-    "winograd-float32": Tolerance(rtol=5e-6, atol=1e-5, normwise=True),
     # Whole training runs, same batches and initial weights (parity.experiments.training): loss at
     # every step; final weights within rtol of the network's largest weight.  float64:
     # the bar.  float32: a sanity bound that still catches a wrong formula --

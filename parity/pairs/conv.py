@@ -15,7 +15,6 @@ import numpy as np
 
 import scratch.conv as S
 import scratch.conv_fast as SF
-import scratch.winograd as SW
 import torch_ref.conv as T
 from parity.book import Formula
 from parity.engine.inputs import with_values
@@ -81,7 +80,6 @@ def image_samples(shape, pooling=False):
 
 
 FAST = "fast"  # the last part of a FastConvolution or FastPooling entry's variant
-WINOGRAD = "winograd"  # the last part of a WinogradConvolution entry's variant
 
 
 # The threaded variant: one image per block (so that the samples' two images are split
@@ -97,18 +95,15 @@ def threaded(layer):
 
 
 def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8),
-                fast=False, bench=None, threads=1, label=None, winograd=False):
+                fast=False, bench=None, threads=1, label=None):
     """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``.
     ``fast``: the scratch side is ``FastConvolution`` (same constructor); ``threads``
     > 1: that one with its batch split over ``threads`` threads, one image per block;
-    ``label``: a word for the variant where the setting alone repeats another entry's;
-    ``winograd``: the scratch side is ``WinogradConvolution`` (same constructor; with
-    ``threads`` as ``fast``)."""
-    build = (SW.WinogradConvolution if winograd else SF.FastConvolution if fast
-             else S.Convolution)
+    ``label``: a word for the variant where the setting alone repeats another entry's."""
+    build = SF.FastConvolution if fast else S.Convolution
     layer = build if threads == 1 else (lambda *a: threaded(build(*a)))
     extra = (([label] if label else []) + ([] if bias else ["no bias"]) + ([FAST] if fast else [])
-             + ([WINOGRAD] if winograd else []) + ([f"{threads} threads"] if threads > 1 else []))
+             + ([f"{threads} threads"] if threads > 1 else []))
     def init_params(rng):
         params = {"W": rng.standard_normal((FN, C, FH, FW)) / np.sqrt(C * FH * FW)}
         return params | ({"b": rng.standard_normal(FN)} if bias else {})
@@ -119,7 +114,6 @@ def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(
         torch=lambda p: T.Convolution(*p["W"].shape, stride, pad, bias),
         samples=samples or image_samples((2, C) + image), init_params=init_params,
         params=(Link("W", "weight"),) + ((Link("b", "bias"),) if bias else ()), bench=bench,
-        tolerance_rows=(("float32", "winograd-float32"),) if winograd else (),
         doc="nn.Conv2d: same weight layout, no kernel flip")
 
 
@@ -167,25 +161,6 @@ for sizes, kw in CONVOLUTIONS:
     book, fast = convolution(*sizes, **kw), convolution(*sizes, **kw, fast=True)
     split = convolution(*sizes, **kw, fast=True, threads=THREADS)
     register(book, fast, split, SameResults.of(fast, book), SameResults.of(split, book))
-
-# Winograd F(2x2, 3x3) (scratch/winograd.py): 3x3, stride 1, padding 0-2, odd and even
-# output sizes (odd: the last tile row/column is padded, its outputs dropped), bias off
-# once; each on one thread and split over 2 (one image per block), each required to give
-# the book-shaped Convolution's numbers (registered beside them: the label, the image
-# size, keeps their variants apart from the settings above).  Timed as DeepConvNet's
-# 16 -> 16 layer.
-WINOGRADS = [  # (FN, C, FH, FW), settings
-    ((3, 2, 3, 3), dict(pad=1, image=(6, 5), bench=BenchSize(
-        ((BENCH_BATCH, 16, 28, 28),), (("W", (16, 16, 3, 3)), ("b", (16,)))))),
-    ((2, 3, 3, 3), dict(pad=0, image=(7, 6), bias=False)),  # outputs 5x4
-    ((2, 2, 3, 3), dict(pad=2, image=(4, 5))),  # outputs 6x7
-    ((2, 2, 3, 3), dict(pad=(0, 2), image=(5, 3))),  # outputs 3x5
-]
-for sizes, kw in WINOGRADS:
-    kw = dict(kw, label="{}x{} image".format(*kw["image"]))
-    book, wino = convolution(*sizes, **kw), convolution(*sizes, **kw, winograd=True)
-    split = convolution(*sizes, **kw, winograd=True, threads=THREADS)
-    register(book, wino, split, SameResults.of(wino, book), SameResults.of(split, book))
 
 MAX_POOLINGS = [  # kernel, settings
     ((2, 2), dict(bench=BenchSize(((BENCH_BATCH, 30, 24, 24),)))),  # SimpleConvNet's
