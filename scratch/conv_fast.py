@@ -18,6 +18,17 @@ measuring (the speed report, ``python -m reports --sections speed``):
   matrix products; every buffer a block needs is kept per thread across calls (a
   fresh large array per block page-faults, and threads queue on page faults).
 
+Tried and measured slower, so not here: Winograd F(2x2, 3x3) for the 3x3, stride-1
+layers (issue #14; a ``FastConvolution`` subclass with the same blocks and threads, forward,
+dW by the adjoint, dx through the turned filters; branch ``winograd``, commit 5d807aa).
+At DeepConvNet's six layers, batch 100, float32, 1 thread, forward / backward it took
+1.3-1.9x FastConvolution's time (10x / 4x on the 1 -> 16 first layer), more at 2 threads;
+the training step 431 ms against 249 (1 thread).  The 16 per-position products need
+2.5-2.8x fewer FLOPs but, with inner dimension C <= 64, run at ~35 GFLOP/s where this
+layer's one product runs at ~75 (64 -> 64 on 8x8: the products alone 6.1 ms, this whole
+forward 7.9), and the tile transforms (strided adds, ~1.2-1.6x this layer's column
+bytes) come on top.
+
 Gradients flow back through the same taps: ``add_grid_columns`` (col2im) ADDS each
 tap's block into the padded image gradient (windows overlap when stride < kernel).
 The weight gradient is summed per thread, then over threads in thread order: the
