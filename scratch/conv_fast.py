@@ -20,7 +20,7 @@ measuring (the speed report, ``python -m reports --sections speed``):
 
 Tried and measured slower, so not here: Winograd F(2x2, 3x3) for the 3x3, stride-1
 layers (issue #14; a ``FastConvolution`` subclass with the same blocks and threads, forward,
-dW by the adjoint, dx through the turned filters; branch ``winograd``, commit 5d807aa).
+dW by the adjoint, dx through the turned filters; git tag ``winograd-tried``).
 At DeepConvNet's six layers, batch 100, float32, 1 thread, forward / backward it took
 1.3-1.9x FastConvolution's time (10x / 4x on the 1 -> 16 first layer), more at 2 threads;
 the training step 431 ms against 249 (1 thread).  The 16 per-position products need
