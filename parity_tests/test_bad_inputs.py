@@ -568,3 +568,35 @@ def test_an_unknown_option_is_a_value_error_naming_the_choices(make, message):
     with pytest.raises(ValueError) as refused:
         make()
     assert str(refused.value) == message
+
+
+# ---- scratch.checks' messages, word for word where a learner reads them ----
+def test_check_messages_name_what_is_wrong():
+    from scratch import checks as C
+
+    with pytest.raises(InputError, match=r"^L\.backward: dout has 3 samples, the forward had 5$"):
+        C.check_dout("L.backward", np.zeros(3), (5,))  # 1-D output: a batch of numbers
+    with pytest.raises(InputError, match=r"^Affine\.forward: x must be a batch "
+                                         r"\(N, features\.\.\.\), got shape \(8,\) "
+                                         r"\(one sample: x\.reshape\(1, -1\)\)$"):
+        C.check_features("Affine.forward", np.zeros(8), np.zeros((8, 3)))
+    with pytest.raises(InputError, match=r"^Net: params has no 'W2', 'b2' \(needs W1, b1, W2, b2; "
+                                         r"has W1, b1\)$"):
+        C.check_keys("Net", "params", {"W1": 0, "b1": 0}, ["W1", "b1", "W2", "b2"])
+    with pytest.raises(InputError, match=r"^Net: params has no 'W1' \(needs W1; has nothing\)$"):
+        C.check_keys("Net", "params", {}, ["W1"])
+
+
+def test_a_window_fits_the_image_padded_on_both_sides():
+    from scratch import checks as C
+
+    C.check_window_fits("Convolution.forward", (5, 5), (7, 7), (1, 1))  # fits exactly: 1x1 out
+    with pytest.raises(InputError, match=r"^Convolution\.forward: kernel \(8, 7\) is larger "
+                                         r"than the padded image \(7, 7\) "
+                                         r"\(image \(5, 5\), pad \(1, 1\)\)$"):
+        C.check_window_fits("Convolution.forward", (5, 5), (8, 7), (1, 1))
+
+
+def test_integer_scores_given_as_a_list_are_refused_naming_the_dtype():
+    with pytest.raises(InputError, match=r"x must be a floating-point array, got dtype int64"):
+        S.SoftmaxWithLoss().forward([[1, 2]], np.array([0]))

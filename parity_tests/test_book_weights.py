@@ -91,3 +91,26 @@ def test_a_tampered_weights_file_is_a_crashed_row_naming_the_setting(tmp_path, m
     checks, skipped = run_entries([BookWeights(spec)])
     assert not skipped and [c.verdict for c in checks] == ["CRASHED"]
     assert "sample_weight.pkl: sha256" in checks[0].note and "DLFS_WEIGHTS" in checks[0].note
+
+
+# ---- the messages a learner reads, word for word ----
+def test_weights_errors_name_the_file_and_the_problem(tmp_path):
+    import re
+
+    from scratch.weights import sha256
+
+    path = tmp_path / "w.pkl"
+    at = re.escape(str(path))
+    path.write_bytes(pickle.dumps({"W1": np.zeros(2)}))
+    with pytest.raises(WeightsError, match=rf"^{at}: sha256 {sha256(path)[:12]}\.\.\. does not "
+                                           r"match the published digest abcdef012345\.\.\. "
+                                           r"\(a different or damaged file\)$"):
+        load_pickle(path, expected_sha256="abcdef0123456789" * 4)
+    path.write_bytes(pickle.dumps({"W1": RunsCode()}))
+    with pytest.raises(pickle.UnpicklingError, match=rf"^{at}: refusing to load "):
+        load_pickle(path)
+    for content, problem in [(b"", r"\(EOFError: Ran out of input\)"),
+                             (b"\x80\x04garbage", r"\(pickle data was truncated\)")]:
+        path.write_bytes(content)
+        with pytest.raises(WeightsError, match=rf"^{at}: not a readable pickle {problem}$"):
+            load_pickle(path)

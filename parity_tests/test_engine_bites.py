@@ -174,3 +174,14 @@ def test_mismatch_messages_count_the_elements_outside_the_tolerance():
     assert check.mismatched == "4 / 20 (20.0%)"
     assert "mismatched elements 4 / 20 (20.0%)" in check.message()
     assert compare(expected, expected, tolerance_for("float64")).mismatched == "0 / 20"
+
+
+# ---- the seeded inputs: a cast casts, planted values all land ----
+def test_inputs_cast_any_float_and_plant_every_value():
+    from parity.engine.inputs import cast, source, with_values
+
+    assert cast(np.zeros(2, np.float32), "float64").dtype == np.float64
+    assert cast(np.arange(2), "float32").dtype == np.arange(2).dtype  # labels stay integers
+    for seed in range(5):
+        x = with_values(np.zeros((2, 2), np.int64), [0.5, 1.5, 2.5, 3.5], source("t", seed))
+        assert x.dtype == np.float64 and sorted(x.ravel()) == [0.5, 1.5, 2.5, 3.5]

@@ -211,3 +211,65 @@ def test_a_missing_test_labels_file_skips_the_entry_naming_the_setting(tiny_mnis
     checks, skipped = run_entries([MnistLoaders(root=str(root))])
     assert not checks and len(skipped) == 2 and "MNIST_ROOT" in skipped[0]
     assert "t10k-labels-idx1-ubyte" in skipped[0]
+
+
+# ---- the messages a learner reads for a damaged file, word for word where it matters ----
+def idx_header(*dims, code=0x08, first=0):
+    return bytes([first, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"\x00\x00\x08\x01", r"4 bytes, shorter than its 1-dimension header"),
+    (b"\x00\x00\x08\x03\x00\x00\x00\x03", r"8 bytes, shorter than its 3-dimension header"),
+    (idx_header(3, first=1), r"magic number 01000801, not an IDX file of unsigned bytes"),
+    (idx_header(3, code=0x0D), r"magic number 00000d01, not an IDX file of unsigned bytes"),
+    (idx_header(2**24 + 3, 28, 28) + bytes(3 * 784),  # every header byte counts
+     r"the header says \(16777219, 28, 28\) \(13153339696 bytes of data\), the file holds 2352"),
+    (idx_header(1, 2**24 + 28, 28) + bytes(784), r"the header says \(1, 16777244, 28\)"),
+], ids=["header of 4 bytes", "header cut short", "magic byte 0", "magic byte 2",
+        "count above 2**24", "rows above 2**24"])
+def test_a_bad_idx_header_is_named_exactly(tmp_path, content, message):
+    path = tmp_path / "f-idx-ubyte"
+    path.write_bytes(content)
+    with pytest.raises(S.MnistFormatError, match=message):
+        S.read_idx(path)
+
+
+def test_a_header_only_file_of_zero_images_is_an_empty_array(tmp_path):
+    path = tmp_path / "f-idx-ubyte"
+    path.write_bytes(idx_header(0, 28, 28))
+    assert S.read_idx(path, ndim=3).shape == (0, 28, 28)
+
+
+@pytest.mark.parametrize("how,message", [
+    ("swapped", r"1 dimensions, expected 3: images \(count, rows, columns\) -- are the images "
+                r"and labels files swapped\?"),
+    ("images as labels", r"t10k-labels-idx1-ubyte: 3 dimensions, expected 1: labels \(count,\) "
+                         r"-- are the images and labels files swapped\?"),
+    ("wrong image size", r"images of 28x27 pixels, MNIST's are 28x28"),
+    ("truncated .gz", r"not a complete gzip file \(EOFError: "),
+])
+def test_a_damaged_split_says_what_is_wrong(tiny_mnist, how, message):
+    root, _ = tiny_mnist
+    raw = root / "MNIST" / "raw"
+    if how == "images as labels":
+        shutil.copy(raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte")
+    else:
+        damage(raw, how)
+    with pytest.raises(S.MnistFormatError, match=message):
+        S.load_raw(root, train=False)
+
+
+def test_the_book_defaults_flat_float32_train_split(tiny_mnist):
+    root, arrays = tiny_mnist
+    assert len(S.load_raw(root, train=True)[1]) == 7
+    (x, t), (xt, _) = S.load_mnist(root)
+    assert x.shape == (7, 784) and x.dtype == np.float32 and t.dtype == np.int64
+    assert xt.shape == (3, 784)
+    (x64, _), _ = S.load_mnist(root, dtype=np.float64)
+    assert x64.dtype == np.float64
+    x, t = S.load_split(root)
+    assert x.shape == (7, 784) and np.array_equal(t, arrays["train"][1])
+    for dtype in (np.float32, np.float64):
+        _, t1 = S.load_split(root, train=False, one_hot_label=True, dtype=dtype)
+        assert t1.dtype == dtype and np.array_equal(t1.argmax(1), arrays["t10k"][1])
