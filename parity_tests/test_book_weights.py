@@ -9,7 +9,7 @@ import pytest
 from parity.engine.registry import Skipped
 from parity.experiments.book_weights import PUBLISHED, BookWeights, find_weights
 from parity_tests.conftest import assert_entry_passes
-from scratch.weights import WeightsError, load_npz, load_pickle, save_npz
+from scratch.weights import WeightsError, _ArraysOnly, load_npz, load_pickle, save_npz
 
 
 class RunsCode:
@@ -94,7 +94,7 @@ def test_a_tampered_weights_file_is_a_crashed_row_naming_the_setting(tmp_path, m
 
 
 # ---- the messages a learner reads, word for word ----
-def test_weights_errors_name_the_file_and_the_problem(tmp_path):
+def test_weights_errors_name_the_file_and_the_problem(tmp_path, monkeypatch):
     import re
 
     from scratch.weights import sha256
@@ -113,4 +113,11 @@ def test_weights_errors_name_the_file_and_the_problem(tmp_path):
                              (b"\x80\x04garbage", r"\(pickle data was truncated\)")]:
         path.write_bytes(content)
         with pytest.raises(WeightsError, match=rf"^{at}: not a readable pickle {problem}$"):
+            load_pickle(path)
+    # an error without a message still says what it was
+    path.write_bytes(pickle.dumps({"W1": np.zeros(2)}))
+    with monkeypatch.context() as patch:
+        patch.setattr(_ArraysOnly, "load", lambda self: (_ for _ in ()).throw(EOFError()))
+        with pytest.raises(WeightsError, match=rf"^{at}: not a readable pickle \(EOFError: no "
+                                               r"message\)$"):
             load_pickle(path)

@@ -57,7 +57,7 @@ def load_pickle(path, expected_sha256=None):
             raise WeightsError(f"{path}: not a readable pickle ({err})") from None
         except (EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
             raise WeightsError(f"{path}: not a readable pickle ({type(err).__name__}: "
-                               f"{err or 'truncated'})") from None
+                               f"{str(err) or 'no message'})") from None
     if not (isinstance(params, dict) and all(isinstance(v, np.ndarray) for v in params.values())):
         raise WeightsError(f"{path}: expected a dict of arrays, got {type(params).__name__}")
     return params
