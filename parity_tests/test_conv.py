@@ -8,6 +8,7 @@ fast convolution the networks run to give the book-shaped one's numbers.
 
 import dataclasses
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -388,3 +389,172 @@ def test_the_property_check_bites():
                                scratch=lambda p: PoolingLastMaximum(2, 2))
     with pytest.raises(AssertionError, match="MISMATCH"):
         assert_twins_agree(pair, "float32")
+
+
+# ---- mutation survivors (issue #16): constructor messages, boundaries, kept buffers ----
+
+def test_filters_not_4d_are_named_in_the_message():
+    with pytest.raises(ValueError, match=re.escape(
+            "Convolution: W must be 4-D filters (FN, C, FH, FW), got shape (3, 3)")):
+        S.Convolution(np.ones((3, 3)), None)
+
+
+def test_biases_not_one_per_filter_are_named_in_the_message():
+    with pytest.raises(ValueError, match=re.escape(
+            "Convolution: b has shape (3,), W (2, 3, 3, 3) needs (2,)")):
+        S.Convolution(np.ones((2, 3, 3, 3)), np.ones(3))
+
+
+def test_channels_not_the_filters_are_named_in_the_message():
+    with pytest.raises(ValueError, match=re.escape(
+            "Convolution.forward: x has 2 channels, W expects 3 (W is (2, 3, 2, 2))")):
+        S.Convolution(np.ones((2, 3, 2, 2)), None).forward(np.ones((1, 2, 4, 4)))
+
+
+def test_bad_pooling_windows_and_pads_are_named_in_the_message():
+    with pytest.raises(ValueError, match=re.escape(
+            "Pooling: pool_h, pool_w must be an integer >= 1 (or an (h, w) pair of them), "
+            "got (0, 2)")):
+        S.Pooling(0, 2)
+    with pytest.raises(ValueError, match=re.escape(
+            "AvgPooling: pad must be an integer >= 0 (or an (h, w) pair of them), got -1")):
+        S.AvgPooling(2, 2, pad=-1)
+    with pytest.raises(ValueError, match=re.escape(
+            "Pooling: pad (1, 2) must be at most half the window (3, 2)")):
+        S.Pooling(3, 2, pad=(1, 2))
+
+
+def test_three_numbers_for_an_h_w_pair_are_refused_not_cut_to_two():
+    with pytest.raises(ValueError):
+        S.output_shape((5, 5), (3, 3), (1, 1, 1), (0, 0))
+    with pytest.raises(ValueError):
+        S.Pooling(2, 2, stride=(2, 2, 2))  # (any() stops at a first 1 < 2)
+    with pytest.raises(ValueError):
+        S.AvgPooling(2, 2, pad=(1, 1, 1))
+
+
+def test_pad_image_pads_each_axis_by_its_own_amount():
+    x = np.ones((1, 1, 3, 4))
+    assert S.pad_image(x, (0, 0)) is x  # no copy
+    assert S.pad_image(x, (1, 0)).shape == (1, 1, 5, 4)
+    assert S.pad_image(x, (0, 2)).shape == (1, 1, 3, 8)
+
+
+@pytest.mark.parametrize("kernel, stride, overlapping", [
+    ((2, 2), None, False), ((3, 3), 3, False), ((2, 2), 3, False),
+    ((3, 3), 2, True), ((3, 2), 2, True)])
+def test_pooling_adds_gradients_only_where_windows_overlap(kernel, stride, overlapping):
+    """Stride >= window: every pixel in one window at most, backward writes (measured 1.4x)."""
+    assert S.Pooling(*kernel, stride).overlapping is overlapping
+
+
+@pytest.mark.parametrize("window, dtype", [((1, 1), np.uint8), ((16, 16), np.uint8),
+                                           ((1, 257), np.uint16)])
+def test_fast_pooling_keeps_the_smallest_winner_index_type(window, dtype):
+    """One byte per output up to 256 taps; the numbers are the reference's either way."""
+    x = np.random.default_rng(0).standard_normal((2, 1, *window))
+    fast, book = SF.FastPooling(*window), S.Pooling(*window)
+    np.testing.assert_array_equal(fast.forward(x), book.forward(x))
+    assert fast.winner.dtype == dtype
+    dout = np.random.default_rng(1).standard_normal(fast.out_shape)
+    np.testing.assert_array_equal(fast.backward(dout), book.backward(dout))
+
+
+def fast_and_book(W, b, stride, pad, x, dout):
+    """(out, dx, dW, db) of the fast layer and of the book-shaped one."""
+    results = []
+    for cls in (SF.FastConvolution, S.Convolution):
+        layer = cls(W, b, stride, pad)
+        out = layer.forward(x)
+        results.append((out, layer.backward(dout), layer.grads["W"], layer.grads["b"]))
+    return results
+
+
+@pytest.mark.parametrize("FN, C, pad, stride, turned", [
+    (2, 2, (2, 2), 1, True),  # padding FH-1, FW-1: still the turned filters
+    (2, 2, (3, 0), 1, False), (2, 2, (0, 3), 1, False),  # beyond: col2im
+    (2, 2, 1, 2, False),  # stride 2: col2im
+    (4, 1, 1, 1, False),  # more filters than channels: more to copy than col2im adds
+])
+def test_input_gradient_takes_the_turned_filters_exactly_where_documented(
+        FN, C, pad, stride, turned):
+    rng = np.random.default_rng(0)
+    W, b = rng.standard_normal((FN, C, 3, 3)), rng.standard_normal(FN)
+    x = rng.standard_normal((2, C, 6, 6))
+    layer = SF.FastConvolution(W, b, stride, pad)
+    dout = rng.standard_normal(layer.forward(x).shape)
+    assert (layer.transposed() is not None) is turned
+    fast, book = fast_and_book(W, b, stride, pad, x, dout)
+    for got, want in zip(fast, book, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_no_input_gradient_on_the_turned_filter_path():
+    """As many filters as channels, stride 1, 'same' padding: the path that would need
+    dx is skipped, backward returns None (and still sets dW)."""
+    layer = SF.FastConvolution(np.ones((1, 1, 3, 3)), None, 1, 1)
+    layer.input_grad = False
+    out = layer.forward(np.ones((1, 1, 3, 3)))
+    assert layer.transposed() is not None
+    assert layer.backward(np.random.default_rng(0).standard_normal(out.shape)) is None
+    assert layer.grads["W"].shape == (1, 1, 3, 3)
+
+
+@pytest.mark.parametrize("first, then", [
+    # the same padded-image buffer shape (1, 50): 6x6 unpadded, then 4x4 padded by 1
+    (((1, 1, 6, 6), 0, 1), ((1, 1, 4, 4), 1, 1)),
+])
+def test_kept_buffers_of_one_layer_do_not_leak_into_the_next(first, then):
+    """Buffers are kept per thread by name and shape; padding and dropped corners stay 0
+    only if the name says what decides them (pad, stride): a layer run after another of
+    the same buffer shape must still give the book-shaped layer's numbers."""
+    rng = np.random.default_rng(0)
+    for shape, pad, stride in (first, then):
+        kernel = 3 if shape[2] > 5 or pad else 1
+        W, b = rng.standard_normal((1, 1, kernel, kernel)), rng.standard_normal(1)
+        x = rng.standard_normal(shape)
+        dout = rng.standard_normal(S.Convolution(W, b, stride, pad).checked_output_shape(x))
+        fast, book = fast_and_book(W, b, stride, pad, x, dout)
+    for got, want in zip(fast, book, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_corner_gradient_of_stride_1_does_not_leak_into_stride_2():
+    """Both keep a (1, 1, 5, 5) corner gradient; stride 2 writes 3x3 of it, the rest
+    must be 0 (not the stride-1 layer's gradient), or dW sums windows the stride skips."""
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((1, 1, 5, 5)), np.ones((1, 1, 1, 1))
+    first = SF.FastConvolution(W, None, 1, 0)
+    first.backward(rng.standard_normal(first.forward(x).shape))  # all 25 corners written
+    layer = SF.FastConvolution(W, None, 2, 0)
+    dout = rng.standard_normal(layer.forward(x).shape)
+    layer.backward(dout)
+    assert layer.grads["W"].item() == pytest.approx(np.sum(x[..., ::2, ::2] * dout))
+
+
+def test_float32_convolution_asks_for_float32_work_arrays(monkeypatch):
+    """The padded images, columns, products and gradients a block keeps are the input's
+    dtype: no float64 temporaries (twice the memory, slower products)."""
+    asked = set()
+
+    def spy(keep):
+        def kept(name, shape, dtype):
+            asked.add(np.dtype(dtype))
+            return keep(name, shape, dtype)
+        return kept
+
+    monkeypatch.setattr(SF, "buffer", spy(SF.buffer))
+    monkeypatch.setattr(SF, "workspace", spy(SF.workspace))
+    layer = SF.FastConvolution(np.ones((1, 1, 3, 3), np.float32), None, 2, 1)  # col2im
+    layer.backward(layer.forward(np.ones((1, 1, 5, 5), np.float32)))
+    assert asked == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize("image, chunk", [(64, 1), (8, 3)])
+def test_blocks_hold_as_many_images_as_fit_in_block_bytes_at_least_one(image, chunk):
+    """One filter of 8 channels, 3x3: 576 bytes a window; a 64x64 image padded by 1 has
+    64 * 66 windows (2.4 MB > BLOCK_BYTES): one image a block."""
+    layer = SF.FastConvolution(np.ones((1, 8, 3, 3)), None, 1, 1)
+    layer.lowering = SF.Lowering.of((image, image), (3, 3), (1, 1), (1, 1))
+    layer.workers = 1
+    assert layer.blocks(3) == [[(n, min(n + chunk, 3)) for n in range(0, 3, chunk)]]
