@@ -241,3 +241,15 @@ def test_a_residual_block_trains_unless_told():
     block = SR.ResidualBlock(SR.block_params(rng, 2, 2))
     block.forward(3 + rng.standard_normal((2, 2, 4, 4)))
     assert np.all(block.layers["bn1"].running_mean != 0)
+
+
+def test_multilayer_net_names_its_layers_and_takes_the_dropout_masks():
+    """Each Dropout layer gets its own mask source from the factory, in order."""
+    sources = iter([lambda shape: np.ones(shape, bool), lambda shape: np.zeros(shape, bool)])
+    net = SM.MultiLayerNet(4, (3, 3), 2, use_dropout=True, rng=np.random.default_rng(25),
+                           dropout_masks=lambda: next(sources))
+    assert list(net.layers) == ["Affine1", "Activation1", "Dropout1", "Affine2", "Activation2",
+                                "Dropout2", "Affine3"]
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(net.layers["Dropout1"].forward(x, train_flg=True), x)
+    np.testing.assert_array_equal(net.layers["Dropout2"].forward(x, train_flg=True), 0 * x)
