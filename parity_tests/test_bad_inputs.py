@@ -600,3 +600,40 @@ def test_a_window_fits_the_image_padded_on_both_sides():
 def test_integer_scores_given_as_a_list_are_refused_naming_the_dtype():
     with pytest.raises(InputError, match=r"x must be a floating-point array, got dtype int64"):
         S.SoftmaxWithLoss().forward([[1, 2]], np.array([0]))
+
+
+def refused_with(make, error=InputError):
+    with pytest.raises(error) as refused:
+        make()
+    return str(refused.value)
+
+
+def test_affine_names_the_weight_layout_it_wants():
+    assert refused_with(lambda: S.Affine(np.zeros(8), np.zeros(3))) == (
+        "Affine: W must be 2-D (in, out), got shape (8,)")
+
+
+def test_batch_norm_names_the_input_forms_and_what_its_features_are():
+    def bn(n, convention="book"):
+        return S.BatchNormalization(np.ones(n), np.zeros(n), convention=convention)
+
+    assert refused_with(lambda: bn(3).forward(np.zeros(3))) == (
+        "BatchNormalization.forward: x must be (N, D) or (N, C, H, W), got shape (3,)")
+    assert refused_with(lambda: bn(3).forward(np.zeros((2, 3, 2, 2)))) == (
+        "BatchNormalization.forward: x has 12 features (book convention: per activation), "
+        "gamma has 3")
+    assert refused_with(lambda: bn(3, "torch").forward(np.zeros((2, 4, 2, 2)))) == (
+        "BatchNormalization.forward: x has 4 features (torch convention: per channel), "
+        "gamma has 3")
+    assert refused_with(lambda: bn(3, "keras"), ValueError) == (
+        "convention must be one of ('book', 'torch')")
+
+
+def test_dropout_names_a_mask_of_the_wrong_shape():
+    dropout = S.Dropout(0.5, mask_source=lambda shape: np.ones((2, 2), bool))
+    assert refused_with(lambda: dropout.forward(np.zeros((2, 3)))) == (
+        "Dropout.forward: mask_source gave a mask of shape (2, 2) for x of shape (2, 3)")
+
+
+def test_adam_refuses_beta2_of_1_by_name():
+    assert refused_with(lambda: SO.Adam(beta2=1.0)) == "Adam: beta2 must be in [0, 1), got 1.0"

@@ -5,9 +5,14 @@ the registry, so a changed default or a wrong mode inside gradient() passes ever
 import copy
 
 import numpy as np
+import pytest
 
 import scratch.models as SM
 import scratch.resnet as SR
+from scratch import parallel
+from scratch.checks import InputError
+from scratch.layers import Affine, SoftmaxWithLoss
+from scratch.network import Network
 
 
 def test_two_layer_net_defaults_are_the_books_and_its_rng_draws_the_weights():
@@ -138,3 +143,113 @@ def test_mlps_skip_only_the_first_input_gradient_and_keep_every_parameter_gradie
         step[1, 2] = eps
         numeric = (full.loss(x + step, t) - full.loss(x - step, t)) / (2 * eps)
         np.testing.assert_allclose(dx[1, 2], numeric, rtol=1e-4, atol=1e-9)
+
+
+def test_multilayer_net_defaults_are_mnists_sizes_and_half_dropout():
+    net = SM.MultiLayerNet(hidden_size_list=(1,), rng=np.random.default_rng(15))
+    assert {k: v.shape for k, v in net.params.items()} == {
+        "W1": (784, 1), "b1": (1,), "W2": (1, 10), "b2": (10,)}
+    dropping = SM.MultiLayerNet(4, (3,), 2, use_dropout=True, rng=np.random.default_rng(15))
+    assert dropping.layers["Dropout1"].dropout_ratio == 0.5
+
+
+def test_multilayer_net_names_a_missing_param():
+    def refused(params, **kw):
+        with pytest.raises(InputError) as error:
+            SM.MultiLayerNet(params=params, **kw)
+        return str(error.value)
+
+    params = SM.affine_params([4, 3, 2], rng=np.random.default_rng(16))
+    assert refused({k: v for k, v in params.items() if k != "b1"}) == (
+        "MultiLayerNet: params has no 'b1' (needs W1, b1, W2, b2; has W1, W2, b2)")
+    assert refused(params | {"beta1": np.zeros(3)}, use_batchnorm=True) == (
+        "MultiLayerNet: params has no 'gamma1' (needs W1, b1, W2, b2, gamma1, beta1; "
+        "has W1, b1, W2, b2, beta1)")
+
+
+def test_multilayer_net_batch_norm_takes_the_convention_and_numbers_its_grads():
+    rng = np.random.default_rng(17)
+    net = SM.MultiLayerNet(4, (3,), 2, use_batchnorm=True, batchnorm_convention="torch",
+                           rng=rng)
+    bn = net.layers["BatchNorm1"]
+    assert (bn.convention, bn.eps) == ("torch", SM.BATCHNORM_EPS["torch"])
+    grads = net.gradient(rng.standard_normal((5, 4)), rng.integers(0, 2, 5))
+    assert sorted(grads) == sorted(net.params) == ["W1", "W2", "b1", "b2", "beta1", "gamma1"]
+
+
+def test_network_runs_in_eval_mode_unless_told():
+    """predict, forward and loss leave batch norm's running statistics alone (they start
+    at 0 in the book's convention); train_flg=True reaches the layers and updates them."""
+    rng = np.random.default_rng(18)
+    net = SM.MultiLayerNet(4, (3,), 2, use_batchnorm=True, rng=rng)
+    x, t = 3 + rng.standard_normal((5, 4)), rng.integers(0, 2, 5)
+    net.predict(x)
+    net.forward(x)
+    net.forward(x, t)
+    net.loss(x, t)
+    bn = net.layers["BatchNorm1"]
+    np.testing.assert_array_equal(bn.running_mean, np.zeros(3))
+    net.loss(x, t, train_flg=True)
+    assert np.all(bn.running_mean != 0)
+
+
+def test_accuracy_counts_every_sample_against_index_or_one_hot_labels():
+    rng = np.random.default_rng(19)
+    net, x = SM.MultiLayerNet(4, (3,), 3, rng=rng), rng.standard_normal((5, 4))
+    predicted = net.predict(x).argmax(axis=1)
+    t = np.where(np.arange(5) < 1, predicted, (predicted + 1) % 3)  # only the first hits
+    assert net.accuracy(x, t) == 1 / 5
+    assert net.accuracy(x, np.eye(3, dtype=np.int64)[t]) == 1 / 5
+
+
+def test_a_layer_added_without_suffix_keeps_its_own_param_names():
+    rng = np.random.default_rng(20)
+    W, b = rng.standard_normal((3, 2)), np.zeros(2)
+    net = Network({"W": W, "b": b}, SoftmaxWithLoss()).add("Affine", Affine(W, b))
+    assert sorted(net.gradient(rng.standard_normal((4, 3)), np.array([0, 1, 1, 0]))) == [
+        "W", "b"]
+
+
+def test_only_a_network_that_splits_its_batches_splits_them(monkeypatch):
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 2)  # as on a 2-core machine
+    net = SM.MultiLayerNet(4, (3,), 2, rng=np.random.default_rng(21))
+    with net.cores():
+        assert parallel.workers() == 1
+    net.split_batches = True
+    with net.cores():
+        assert parallel.workers() == 2
+
+
+def test_affine_params_default_to_the_books_001_and_take_a_dtype():
+    params = SM.affine_params([3, 2], rng=np.random.default_rng(22))
+    np.testing.assert_array_equal(
+        params["W1"], 0.01 * np.random.default_rng(22).standard_normal((3, 2)))
+    single = SM.affine_params([3, 2], 0.01, np.random.default_rng(22), np.float32)
+    assert (single["W1"].dtype, single["b1"].dtype) == (np.float32, np.float32)
+
+
+def test_resnet_convolutions_are_he_scaled():
+    np.testing.assert_array_equal(
+        SR.he_conv(np.random.default_rng(23), 2, 3, 3),
+        np.random.default_rng(23).standard_normal((2, 3, 3, 3)) * np.sqrt(2 / 27))
+
+
+def test_a_residual_block_trains_unless_told():
+    """Like every layer with a mode, a block's forward defaults to training: its batch
+    norms move their running means (torch's convention: they start at 0)."""
+    rng = np.random.default_rng(24)
+    block = SR.ResidualBlock(SR.block_params(rng, 2, 2))
+    block.forward(3 + rng.standard_normal((2, 2, 4, 4)))
+    assert np.all(block.layers["bn1"].running_mean != 0)
+
+
+def test_multilayer_net_names_its_layers_and_takes_the_dropout_masks():
+    """Each Dropout layer gets its own mask source from the factory, in order."""
+    sources = iter([lambda shape: np.ones(shape, bool), lambda shape: np.zeros(shape, bool)])
+    net = SM.MultiLayerNet(4, (3, 3), 2, use_dropout=True, rng=np.random.default_rng(25),
+                           dropout_masks=lambda: next(sources))
+    assert list(net.layers) == ["Affine1", "Activation1", "Dropout1", "Affine2", "Activation2",
+                                "Dropout2", "Affine3"]
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(net.layers["Dropout1"].forward(x, train_flg=True), x)
+    np.testing.assert_array_equal(net.layers["Dropout2"].forward(x, train_flg=True), 0 * x)

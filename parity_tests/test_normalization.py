@@ -211,3 +211,33 @@ def test_finite_differences_refuse_a_builder_that_copies_params():
         pair, scratch=lambda p: S.BatchNormalization(p["gamma"].copy(), p["beta"]))
     with pytest.raises(ValueError, match="uncopied"):
         copying.finite_difference_checks(sample_named(pair, "train"))
+
+
+def test_batch_norm_default_eps_is_the_books_10e_7():
+    """Batch variance 1e-6, as small as eps: the output is 1e-3 / sqrt(1e-6 + 1e-6)."""
+    bn = S.BatchNormalization(np.ones(1), np.zeros(1))
+    out = bn.forward(np.array([[0.0], [2e-3]]))
+    np.testing.assert_allclose(out, [[-1e-3 / np.sqrt(2e-6)], [1e-3 / np.sqrt(2e-6)]],
+                               rtol=1e-12)
+
+
+def test_torch_batch_norm_trains_on_two_values_per_feature():
+    """The unbiased variance needs 2 values (1 is refused): 2 samples of (N, D) train."""
+    bn = S.BatchNormalization(np.ones(3), np.zeros(3), convention="torch")
+    x = np.array([[0.0, 1.0, 2.0], [4.0, 3.0, 2.0]])
+    bn.forward(x, train_flg=True)
+    np.testing.assert_allclose(bn.running_var, 0.9 + 0.1 * x.var(axis=0, ddof=1), rtol=1e-15)
+
+
+def test_dropout_default_ratio_is_one_half():
+    x = np.array([[2.0, 4.0]])
+    np.testing.assert_array_equal(S.Dropout().forward(x, train_flg=False), [[1.0, 2.0]])
+
+
+def test_dropout_reads_any_mask_as_keep_or_drop():
+    """A non-boolean mask, e.g. torch's F.dropout(ones) (0 or 1 / keep): nonzero keeps the
+    unit, unscaled in the book's convention -- the mask's values are not multipliers."""
+    mask = np.array([[0.0, 2.0], [2.0, 0.0]])
+    dropout = S.Dropout(0.5, mask_source=lambda shape: mask)
+    np.testing.assert_array_equal(dropout.forward(np.full((2, 2), 3.0)), [[0, 3], [3, 0]])
+    assert dropout.mask.dtype == bool
