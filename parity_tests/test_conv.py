@@ -438,6 +438,8 @@ def test_pad_image_pads_each_axis_by_its_own_amount():
     assert S.pad_image(x, (0, 0)) is x  # no copy
     assert S.pad_image(x, (1, 0)).shape == (1, 1, 5, 4)
     assert S.pad_image(x, (0, 2)).shape == (1, 1, 3, 8)
+    padded = S.pad_image(x, (1, 1), -np.inf)  # max pooling pads with -inf, not 0
+    assert padded[0, 0, 0, 0] == -np.inf and padded[0, 0, 1, 1] == 1
 
 
 @pytest.mark.parametrize("kernel, stride, overlapping", [
@@ -558,3 +560,13 @@ def test_blocks_hold_as_many_images_as_fit_in_block_bytes_at_least_one(image, ch
     layer.lowering = SF.Lowering.of((image, image), (3, 3), (1, 1), (1, 1))
     layer.workers = 1
     assert layer.blocks(3) == [[(n, min(n + chunk, 3)) for n in range(0, 3, chunk)]]
+
+
+def test_blocks_follow_the_chunk_and_workers_attributes():
+    """Fast and direct (the 10 s per-function budget of `make mutate` keeps it): a block of
+    ``chunk`` images, consecutive blocks shared out over ``workers`` threads."""
+    layer = SF.FastConvolution(np.zeros((2, 1, 3, 3)), np.zeros(2))
+    layer.chunk, layer.workers = 3, 2
+    assert layer.blocks(10) == [[(0, 3), (3, 6)], [(6, 9), (9, 10)]]
+    layer.workers = 1
+    assert layer.blocks(7) == [[(0, 3), (3, 6), (6, 7)]]
