@@ -60,9 +60,11 @@ def load_arguments(folder=ARGUMENTS):
         for argument in tomllib.loads(path.read_text(encoding="utf-8"))["argument"]:
             kind = argument["kind"]
             why = argument["why"] if "why" in argument else reasons.get(argument.get("reason"))
-            if kind not in KINDS or why is None:
-                raise ValueError(f"{path.name}: kind {kind!r} (one of {KINDS}) or reason "
-                                 f"{argument.get('reason')!r} unknown: {argument}")
+            if kind not in KINDS:
+                raise ValueError(f"{path.name}: kind {kind!r} is none of {KINDS}: {argument}")
+            if why is None:
+                raise ValueError(f"{path.name}: no why, and reason {argument.get('reason')!r} "
+                                 f"is not in reasons.toml: {argument}")
             for name in argument["mutants"]:
                 if not name.startswith(path.stem + "."):
                     raise ValueError(f"{path.name}: {name} is not a mutant of {path.stem}")

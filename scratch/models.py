@@ -6,10 +6,10 @@ come in.  Parameter names follow the book: W1, b1, ... numbered across layers.
 
 The convolutional nets run ``scratch.conv_fast.FastConvolution`` and ``FastPooling`` (the
 book-shaped ``scratch.conv.Convolution``'s and ``Pooling``'s constructors and results,
-faster).  Every net sets ``input_grad = False`` on its first layer (a convolution or an
-Affine) after building it: its input is the data, whose gradient training never needs
-(the book's ``gradient`` returns parameter gradients only), so the net's ``backward``
-returns None.  ``with_input_grad(net)`` sets it back, for the input gradient.
+faster).  Every net of this module sets ``input_grad = False`` on its first layer (a
+convolution or an Affine) after building it: its input is the data, whose gradient
+training never needs (the book's ``gradient`` returns parameter gradients only), so the
+net's ``backward`` returns None.  ``with_input_grad(net)`` sets it back, for the input gradient.
 """
 
 import numpy as np
