@@ -74,9 +74,16 @@ def conv_settings(draw, fast=False):
     ph, pw = S.pair(pad)
     shape = (draw(st.integers(1, 3)), C, image_size(draw, FH, ph), image_size(draw, FW, pw))
     pair = convolution(FN, C, FH, FW, stride, pad, bias=draw(st.booleans()),
-                       samples=drawn_image(shape), fast=fast,
-                       threads=draw(st.sampled_from((1, 2))) if fast else 1)
+                       samples=drawn_image(shape), fast=fast)
+    if fast and draw(st.booleans()):  # one image a block: several blocks per batch
+        pair = dataclasses.replace(pair, scratch=lambda p, build=pair.scratch: one_image_blocks(
+            build(p)))
     return pair, draw(st.sampled_from(DTYPES))
+
+
+def one_image_blocks(layer):
+    layer.chunk = 1
+    return layer
 
 
 @st.composite
@@ -344,16 +351,6 @@ def test_input_gradient_with_unturned_filters_is_caught():
     assert bad and {c.quantity for c in bad} == {"dx"}
 
 
-def test_weight_gradient_of_one_thread_only_is_caught(monkeypatch):
-    """The batch split over threads, but dW summed from the first thread's images only:
-    the threaded variant's SameResults probe names dW (and db stays right)."""
-    monkeypatch.setattr(SF, "map_parts", lambda fn, items, run=SF.map_parts: run(fn, items)[:1])
-    split = find("Convolution", setting((3, 3), 1, 1, FAST, "2 threads"))
-    probe = find("Convolution", f"{split.variant} = {CONV.variant}")
-    bad = [c for c in probe.run("float64") if not c.passed]
-    assert {c.quantity for c in bad} == {"dW"}
-
-
 def test_fast_pooling_off_the_reference_is_caught():
     """A winner that moves on ties: the last maximum gets the gradient.  The registry's
     SameResults probe, run on that implementation, names dx on the tie samples only."""
@@ -558,15 +555,12 @@ def test_blocks_hold_as_many_images_as_fit_in_block_bytes_at_least_one(image, ch
     64 * 66 windows (2.4 MB > BLOCK_BYTES): one image a block."""
     layer = SF.FastConvolution(np.ones((1, 8, 3, 3)), None, 1, 1)
     layer.lowering = SF.Lowering.of((image, image), (3, 3), (1, 1), (1, 1))
-    layer.workers = 1
-    assert layer.blocks(3) == [[(n, min(n + chunk, 3)) for n in range(0, 3, chunk)]]
+    assert layer.blocks(3) == [(n, min(n + chunk, 3)) for n in range(0, 3, chunk)]
 
 
-def test_blocks_follow_the_chunk_and_workers_attributes():
-    """Fast and direct (the 10 s per-function budget of `make mutate` keeps it): a block of
-    ``chunk`` images, consecutive blocks shared out over ``workers`` threads."""
+def test_blocks_follow_the_chunk_attribute():
+    """Fast and direct (the 10 s per-function budget of `make mutate` keeps it): blocks of
+    ``chunk`` images, the last one shorter."""
     layer = SF.FastConvolution(np.zeros((2, 1, 3, 3)), np.zeros(2))
-    layer.chunk, layer.workers = 3, 2
-    assert layer.blocks(10) == [[(0, 3), (3, 6)], [(6, 9), (9, 10)]]
-    layer.workers = 1
-    assert layer.blocks(7) == [[(0, 3), (3, 6), (6, 7)]]
+    layer.chunk = 3
+    assert layer.blocks(10) == [(0, 3), (3, 6), (6, 9), (9, 10)]

@@ -1,5 +1,8 @@
-"""scratch.parallel: the batch split over threads that DeepConvNet's step runs in."""
+"""scratch.parallel and scratch.network's split: the batch in parts over threads, as the
+convolutional networks' steps run it."""
 
+import copy
+import inspect
 import threading
 
 import numpy as np
@@ -7,7 +10,12 @@ import pytest
 import threadpoolctl
 
 import scratch.models as SM
+import scratch.network as SN
+from parity.engine.probes import SameResults
+from parity.engine.registry import find, load_all
+from parity.pairs.models import SPLIT_THREADS
 from scratch import parallel
+from scratch.checks import CallOrderError, InputError
 
 
 @pytest.mark.parametrize("n,workers", [(1, 2), (2, 2), (5, 2), (7, 3), (100, 2), (3, 8)])
@@ -80,19 +88,40 @@ def test_buffer_bytes_counts_what_is_held_once():
     assert parallel.buffer_bytes() == held + 200 + 80
 
 
+SPLITTING = [cls for _, cls in inspect.getmembers(SM, inspect.isclass)
+             if issubclass(cls, SN.Network) and cls.split_batches]
+
+
+def test_the_convolutional_networks_split_their_batches():
+    assert set(SPLITTING) == {SM.SimpleConvNet, SM.LeNet5, SM.DeepConvNet}
+
+
+@pytest.mark.parametrize("cls", SPLITTING, ids=lambda cls: cls.__name__)
+def test_every_splitting_network_has_a_split_variant_held_to_the_unsplit_numbers(cls):
+    entries = load_all()
+    split = [e for e in entries if e.component == cls.__name__
+             and e.variant.endswith(f"split over {SPLIT_THREADS} threads")]
+    probes = [e for e in entries if isinstance(e, SameResults) and e.component == cls.__name__
+              and e.variant.split(" = ")[0].endswith("threads")]
+    assert split and len(probes) == len(split)
+
+
+def small_deep_convnet():
+    return SM.DeepConvNet(rng=np.random.default_rng(0), dropout_ratio=0.0)
+
+
 def test_deep_convnet_gives_the_same_step_split_or_not():
-    """DeepConvNet splits its batch (split_batches): forward and gradients equal the
-    unsplit net's to float64 rounding, at 2 threads."""
+    """Forward and gradients equal the unsplit net's to float64 rounding, at 2 threads;
+    the split ran (each part's replicas of the layers are kept for backward)."""
     def step(split):
-        net = SM.DeepConvNet(rng=np.random.default_rng(0), dropout_ratio=0.0)
+        net = small_deep_convnet()
         net.split_batches = split
         rng = np.random.default_rng(1)
         x, t = rng.random((8, 1, 28, 28)), rng.integers(0, 10, 8)
-        for layer in net.layers.values():
-            if hasattr(layer, "chunk"):
-                layer.chunk = 1  # 8 blocks: every thread gets some
         with threadpoolctl.threadpool_limits(2):
-            return net.loss(x, t, train_flg=True), net.gradient(x, t)
+            result = net.loss(x, t, train_flg=True), net.gradient(x, t)
+        assert [len(r or ()) for _, r in net._ran][:1] == [2 if split else 0]
+        return result
 
     (loss, grads), (loss_split, grads_split) = step(False), step(True)
     assert loss_split == pytest.approx(loss, rel=1e-12)
@@ -100,28 +129,61 @@ def test_deep_convnet_gives_the_same_step_split_or_not():
         np.testing.assert_allclose(grads_split[key], g, rtol=1e-10, atol=1e-12, err_msg=key)
 
 
+def test_stages_split_the_per_sample_runs_and_keep_batchnorm_and_dropout_whole():
+    net = SM.MultiLayerNet(4, (3, 3), 2, use_batchnorm=True, use_dropout=True,
+                           rng=np.random.default_rng(2))
+    assert SN.stages(net.layers) == [
+        (["Affine1"], True), (["BatchNorm1"], False), (["Activation1"], True),
+        (["Dropout1"], False), (["Affine2"], True), (["BatchNorm2"], False),
+        (["Activation2"], True), (["Dropout2"], False), (["Affine3"], True)]
+    deep = SN.stages(small_deep_convnet().layers)
+    assert [per_sample for _, per_sample in deep] == [True, False, True, False]
+    assert deep[0][0][0] == "Conv1" and deep[0][0][-1] == "Relu7" and deep[2][0] == ["Affine2"]
+
+
+def test_each_part_keeps_its_own_gradients(monkeypatch):
+    """A replica that shares the layer's grads dict (``copy.copy`` alone): the parts
+    overwrite each other's gradients, and the split variant's probe names them."""
+    probe = find(SM.SimpleConvNet.__name__, f"small, log_softmax loss, split over {SPLIT_THREADS} "
+                 "threads = small, log_softmax loss")
+    assert all(c.passed for c in probe.run("float64"))
+    monkeypatch.setattr(SN, "replica", copy.copy)
+    bad = {c.quantity for c in probe.run("float64") if not c.passed}
+    assert {"dW1", "db1", "dW2", "db2", "dW3", "db3"} <= bad
+
+
+def test_a_refusal_inside_a_part_names_the_layer():
+    net = SM.SimpleConvNet(rng=np.random.default_rng(3))
+    net.split_batches, net.split_threads = True, 2
+    with pytest.raises(InputError, match=f"{SM.SimpleConvNet.__name__} layer 'Conv1'"):
+        net.predict(np.zeros((4, 2, 28, 28)))
+
+
+def test_backward_before_forward_still_says_so():
+    net = SM.SimpleConvNet(rng=np.random.default_rng(4))
+    with pytest.raises(CallOrderError):
+        net.backward(np.zeros((2, 10)))
+
+
 def test_a_forked_child_makes_its_own_pool():
-    """A child forked after a split convolution ran has the pool objects but not their
-    threads; scratch.parallel forgets the pools at fork, so the child's split
-    convolution runs (without that it hangs until the alarm kills it: measured)."""
+    """A child forked after a split network ran has the pool objects but not their
+    threads; scratch.parallel forgets the pools at fork, so the child's split step
+    runs (without that it hangs until the alarm kills it: measured)."""
     import os
     import signal
     import time
 
-    from scratch.conv_fast import FastConvolution
+    def split_step():  # as the registry's split variants: 2 threads
+        net = SM.SimpleConvNet(rng=np.random.default_rng(0))
+        net.split_batches, net.split_threads = True, 2
+        net.gradient(np.zeros((4, 1, 28, 28)), np.arange(4))
 
-    def split_convolution():  # as the registry's threaded variant: 2 threads, 1 image each
-        rng = np.random.default_rng(0)
-        layer = FastConvolution(rng.standard_normal((4, 3, 3, 3)), np.zeros(4))
-        layer.chunk, layer.workers = 1, 2
-        layer.backward(rng.standard_normal(layer.forward(rng.standard_normal((6, 3, 8, 8))).shape))
-
-    split_convolution()
+    split_step()
     time.sleep(0.2)  # the pool's threads now wait idle
     pid = os.fork()
     if pid == 0:  # the child: a hang ends at the alarm (SIGALRM's default kills it)
         signal.alarm(20)
-        split_convolution()
+        split_step()
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0

@@ -140,20 +140,23 @@ def test_profile_has_every_layer_of_both_sides_and_gemm_only_where_products_are(
                    for layer in [*net.layers.values(), net.last_layer])
 
 
-def test_a_split_network_still_has_its_gemm_time():
-    """The line tracer follows one thread: DeepConvNet, which splits its batch over
-    threads, is traced with the split off (its GEMM ms read 0 while the products ran on
-    the pool's threads), and keeps its split afterwards."""
+def test_a_split_network_still_has_its_gemm_time_and_layer_times():
+    """The line tracer and the layers' clocks follow one thread: DeepConvNet, which splits
+    its batch over threads, is traced and timed with the split off (its GEMM ms read 0
+    while the products ran on the pool's threads; the clocks, copied onto the replicas,
+    would time the network's own layers from two threads at once), and keeps its split
+    afterwards."""
     net = prepare(tables.DEEP_CONVNET, tables.SGD, "float32")[0].net
     assert net.split_batches
     rng = np.random.default_rng(0)
     x, t = rng.random((4, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 4)
     convs = [name for name, layer in net.layers.items() if isinstance(layer, SF.FastConvolution)]
-    for name in convs:
-        net.layers[name].chunk = 1  # 4 blocks: split over both threads when split_batches
-    with profiling.threads(2):
+    with profiling.threads(2):  # split: 2 + 2 images
         traced = profiling.traced_seconds(net, x, t, steps=1)
+        times, _ = profiling.scratch_layer_times(net, x, t, steps=1)
     assert all(traced[name, "forward"][0] > 0 for name in convs)
+    assert all(times[name, phase][0] > 0 for name in net.layers for phase in ("forward",
+                                                                              "backward"))
     assert net.split_batches
 
 

@@ -13,10 +13,9 @@ measuring (the speed report, ``python -m reports --sections speed``):
   (i, j) sees is, per image, ONE contiguous run ``i*Wp + j`` pixels on (windows
   sticking out at the right edge are computed and dropped);
 - a network's first convolution skips the input gradient nobody uses;
-- inside ``scratch.parallel.batch_threads`` (a network's choice) the blocks are shared
-  out over threads: copies and col2im then run on every core too, not only the
-  matrix products; every buffer a block needs is kept per thread across calls (a
-  fresh large array per block page-faults, and threads queue on page faults).
+- every buffer a block needs is kept across calls, one per thread (a fresh large
+  array per block page-faults, and threads of a network that splits its batch,
+  ``scratch.network``, queue on page faults).
 
 Tried and measured slower, so not here: Winograd F(2x2, 3x3) for the 3x3, stride-1
 layers (issue #14; a ``FastConvolution`` subclass with the same blocks and threads, forward,
@@ -31,10 +30,8 @@ bytes) come on top.
 
 Gradients flow back through the same taps: ``add_grid_columns`` (col2im) ADDS each
 tap's block into the padded image gradient (windows overlap when stride < kernel).
-The weight gradient is summed per thread, then over threads in thread order: the
-same numbers for the same thread count.
 
-Three speed settings are attributes, not constructor arguments (the constructor is
+Two speed settings are attributes, not constructor arguments (the constructor is
 the book's, so either class can be swapped for the other):
 
 ``input_grad`` (default True)
@@ -45,19 +42,18 @@ the book's, so either class can be swapped for the other):
     products and the scatter of its columns.
 ``chunk`` (default None)
     Images per block; None: as many as have ``BLOCK_BYTES`` of columns, at least one.
-``workers`` (default None)
-    Threads the blocks are shared over; None: ``scratch.parallel.workers()``, which is 1
-    unless the network runs its step inside ``scratch.parallel.batch_threads``.
+
+(Until issue #14's last step the blocks were also shared out over threads here; a
+network now splits its whole run of per-sample layers instead, ``scratch.network``.)
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from scratch import parallel
 from scratch.checks import check_dout
 from scratch.conv import Convolution, Pooling, crop, output_shape, pad_image
-from scratch.parallel import buffer, map_parts, workspace
+from scratch.parallel import buffer, workspace
 
 BLOCK_BYTES = 2 ** 21  # columns per block of images: ~2 MB stays in cache (measured best
 #                       at 1-2 MB; big temporaries also page-fault on every call)
@@ -180,19 +176,15 @@ class FastConvolution(Convolution):
 
     input_grad = True  # a network sets False on its first convolution
     chunk = None  # images per block; None: BLOCK_BYTES of columns
-    workers = None  # threads; None: scratch.parallel.workers() (1 outside batch_threads)
 
     def blocks(self, N):
-        """The (first, end) image of each block, shared out over the threads: one list of
-        consecutive blocks per thread."""
+        """The (first, end) image of each block."""
         chunk = self.chunk
         if chunk is None:
             lowering = self.lowering
             col_bytes = self.params["W"][0].nbytes * lowering.rows * lowering.grid_size[1]
             chunk = max(1, BLOCK_BYTES // col_bytes)
-        edges = [(n0, min(n0 + chunk, N)) for n0 in range(0, N, chunk)]
-        threads = parallel.workers() if self.workers is None else self.workers
-        return [edges[first:end] for first, end in parallel.parts(len(edges), threads)]
+        return [(n0, min(n0 + chunk, N)) for n0 in range(0, N, chunk)]
 
     def forward(self, x):
         self.checked_output_shape(x)
@@ -201,12 +193,8 @@ class FastConvolution(Convolution):
         self.lowering = Lowering.of(x.shape[2:], W.shape[2:], self.stride, self.pad)
         W_mat = W.reshape(len(W), -1)
         out = np.empty(self.out_shape, dtype=x.dtype)
-
-        def run(blocks):  # one thread's blocks
-            for n0, n1 in blocks:
-                self.lowering.correlate(x[n0:n1], W_mat, out[n0:n1])
-
-        map_parts(run, self.blocks(len(x)))
+        for n0, n1 in self.blocks(len(x)):
+            self.lowering.correlate(x[n0:n1], W_mat, out[n0:n1])
         if "b" in self.params:
             out += self.params["b"][:, None, None]
         return out
@@ -234,32 +222,28 @@ class FastConvolution(Convolution):
         W_mat = W.reshape(FN, -1)
         dx = np.empty_like(self.x) if self.input_grad else None
         transposed = self.transposed() if self.input_grad else None
-
-        def run(blocks):  # one thread's blocks -> its part of dW (as (C*FH*FW, FN))
-            dW_T = np.zeros(W_mat.shape[::-1], dtype=dout.dtype)
-            for n0, n1 in blocks:
-                n = n1 - n0
-                # the output gradient on the grid of window corners: 0 at the dropped
-                # ones (never written: the buffer's name holds what decides the kept ones)
-                dgrid = buffer(("corner gradient", lowering.stride, lowering.out_size),
-                               (FN, n, lowering.rows, lowering.grid_size[1]), dout.dtype)
-                lowering.kept(dgrid)[...] = dout[n0:n1].transpose(1, 0, 2, 3)
-                dgrid = dgrid.reshape(FN, -1)
-                flat, col = lowering.columns(self.x[n0:n1])
-                # col @ dgrid.T: dW transposed; this orientation ran faster in OpenBLAS
-                dW_T += np.matmul(col, dgrid.T, out=workspace("dW_T", dW_T.shape, dout.dtype))
-                if transposed is not None:  # (after dW: the columns' buffer is reused)
-                    transposed[0].correlate(dout[n0:n1], transposed[1], dx[n0:n1])
-                elif self.input_grad:
-                    dcol = np.matmul(W_mat.T, dgrid, out=workspace("dcol", col.shape, dout.dtype))
-                    dflat = workspace("dpadded", flat.shape, dout.dtype)
-                    dflat.fill(0)  # add_grid_columns accumulates
-                    add_grid_columns(dflat, dcol, n, lowering.grid_size, lowering.rows, kernel)
-                    dx[n0:n1] = crop(padded_grid(dflat, n, lowering.grid_size),
-                                     self.pad).transpose(1, 0, 2, 3)
-            return dW_T
-
-        self.grads["W"] = sum(map_parts(run, self.blocks(len(dout)))).T.reshape(W.shape)
+        dW_T = np.zeros(W_mat.shape[::-1], dtype=dout.dtype)  # dW as (C*FH*FW, FN)
+        for n0, n1 in self.blocks(len(dout)):
+            n = n1 - n0
+            # the output gradient on the grid of window corners: 0 at the dropped
+            # ones (never written: the buffer's name holds what decides the kept ones)
+            dgrid = buffer(("corner gradient", lowering.stride, lowering.out_size),
+                           (FN, n, lowering.rows, lowering.grid_size[1]), dout.dtype)
+            lowering.kept(dgrid)[...] = dout[n0:n1].transpose(1, 0, 2, 3)
+            dgrid = dgrid.reshape(FN, -1)
+            flat, col = lowering.columns(self.x[n0:n1])
+            # col @ dgrid.T: dW transposed; this orientation ran faster in OpenBLAS
+            dW_T += np.matmul(col, dgrid.T, out=workspace("dW_T", dW_T.shape, dout.dtype))
+            if transposed is not None:  # (after dW: the columns' buffer is reused)
+                transposed[0].correlate(dout[n0:n1], transposed[1], dx[n0:n1])
+            elif self.input_grad:
+                dcol = np.matmul(W_mat.T, dgrid, out=workspace("dcol", col.shape, dout.dtype))
+                dflat = workspace("dpadded", flat.shape, dout.dtype)
+                dflat.fill(0)  # add_grid_columns accumulates
+                add_grid_columns(dflat, dcol, n, lowering.grid_size, lowering.rows, kernel)
+                dx[n0:n1] = crop(padded_grid(dflat, n, lowering.grid_size),
+                                 self.pad).transpose(1, 0, 2, 3)
+        self.grads["W"] = dW_T.T.reshape(W.shape)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
         return dx

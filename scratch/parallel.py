@@ -1,12 +1,13 @@
 """Both cores busy outside the matrix products: a batch split over threads.
 
 NumPy's BLAS runs a matrix product on every core it is allowed, but the rest of a
-layer -- copying windows into columns, adding them back, reshaping the outputs --
-runs on one.  With two cores, half of a convolution's time then leaves a core idle
-(measured: the blocked convolution gained 1.1-1.3x from a second BLAS thread, torch
+layer -- copying windows into columns, adding them back, ReLU, pooling, reshaping --
+runs on one.  With two cores, half of a convolutional network's step then leaves a
+core idle (measured: SimpleConvNet's step gained 1.1x from a second BLAS thread, torch's
 1.6-2x).  NumPy releases Python's lock inside copies, ufuncs and matrix products of
 large arrays, so Python threads that each take a part of the batch run at the same
-time.  Two rules make that pay (both measured on these machines):
+time (``scratch.network`` splits a network's per-sample layers that way).  Two rules
+make that pay (both measured on these machines):
 
 - while the threads run, each BLAS call is limited to ONE thread: two threads each
   asking OpenBLAS for two would put four on two cores, and OpenBLAS's spinning
@@ -17,13 +18,13 @@ time.  Two rules make that pay (both measured on these machines):
   name, grown to the largest) keep per-thread arrays alive across calls instead.
 
 A third rule decides where it is used: after a call on two threads, OpenBLAS keeps
-its second thread spinning for ~0.1 s, on the core the split layer's second thread
+its second thread spinning for ~0.1 s, on the core a split layer's second thread
 needs (measured: DeepConvNet's step 30% SLOWER with split convolutions next to
 two-thread BLAS calls).  So a network opts in as a whole: inside ``batch_threads``
-every BLAS call runs one thread and the layers that can split their batch do, over as
-many threads as NumPy's BLAS was allowed (``threadpool_limits(n)`` sets that), so a
+every BLAS call runs one thread and the network splits its batch over as many
+threads as NumPy's BLAS was allowed (``threadpool_limits(n)`` sets that), so a
 benchmark that gives NumPy and torch n threads each compares like with like.
-Outside it, ``workers()`` is 1 and a layer runs on the caller's thread.
+Outside it, ``workers()`` is 1 and everything runs on the caller's thread.
 """
 
 import os
@@ -50,10 +51,11 @@ def blas_threads():
 
 
 @contextmanager
-def batch_threads():
-    """Inside: every BLAS call on one thread, and ``workers()`` the threads NumPy's BLAS
-    was allowed when it began (module docstring).  Nested: the outer one holds."""
-    n = blas_threads()
+def batch_threads(threads=None):
+    """Inside: every BLAS call on one thread, and ``workers()`` ``threads`` (None: the
+    threads NumPy's BLAS was allowed when it began; module docstring).  Nested: the
+    outer one holds."""
+    n = blas_threads() if threads is None else threads
     if n == 1 or workers() > 1:
         yield
         return
@@ -79,8 +81,7 @@ def parts(n, workers):
 
 def map_parts(fn, items):
     """``[fn(item) for item in items]``, each item on its own thread (one item: on this
-    one).  BLAS calls inside run one thread each, also outside ``batch_threads`` (a layer
-    told its worker count directly), never two threads per worker."""
+    one).  BLAS calls inside run one thread each, never two threads per worker."""
     if len(items) <= 1:
         return [fn(item) for item in items]
     pool = _POOLS.get(len(items))

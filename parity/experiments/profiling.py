@@ -148,10 +148,23 @@ def wrapped_layers(net, wrap):
             del layer.forward, layer.backward
 
 
+@contextlib.contextmanager
+def unsplit(net):
+    """``net`` with its batch not split over threads (``split_batches`` off), as it was
+    after.  Per-layer clocks and the line tracer wrap the network's own layers and follow
+    one thread; a split step runs replicas of the layers on the pool's threads."""
+    split, net.split_batches = net.split_batches, False
+    try:
+        yield net
+    finally:
+        net.split_batches = split
+
+
 def scratch_layer_times(net, x, t, steps):
     """{(layer, phase): [seconds per step]} of ``steps`` loss forward + backward passes of
     the scratch ``net`` on (x, t), the loss layer as "loss"; also returns the layer
-    names in forward order with their class names."""
+    names in forward order with their class names.  The batch is not split
+    (``unsplit``): the layers' times add up to a step on one thread's layers."""
     times = defaultdict(list)
     step = {}
 
@@ -164,7 +177,7 @@ def scratch_layer_times(net, x, t, steps):
                 step[key] = step.get(key, 0.0) + time.perf_counter() - start
         return run
 
-    with wrapped_layers(net, timed) as layers:
+    with unsplit(net), wrapped_layers(net, timed) as layers:
         for _ in range(steps):
             step.clear()
             net.loss(x, t, train_flg=True)
@@ -288,8 +301,8 @@ def traced_seconds(net, x, t, steps):
     """{(layer, phase): (GEMM seconds, other seconds)} of the scratch ``net``: medians
     over ``steps`` line-traced loss forward + backward passes.  The tracer follows the
     calling thread only, so these steps run with the batch not split over threads
-    (``split_batches`` off; the BLAS keeps its threads): a split network's GEMM time
-    is that of its unsplit step."""
+    (``unsplit``; the BLAS keeps its threads): a split network's GEMM time is that of
+    its unsplit step."""
     clock = LineClock()
 
     def labelled(key, method):
@@ -307,22 +320,18 @@ def traced_seconds(net, x, t, steps):
         return run
 
     per_step = defaultdict(list)
-    split, net.split_batches = net.split_batches, False
-    try:
-        with wrapped_layers(net, labelled) as layers:
-            for _ in range(steps):
-                clock.seconds.clear()
-                sys.settrace(clock.trace)
-                try:
-                    net.loss(x, t, train_flg=True)
-                    net.backward()
-                finally:
-                    sys.settrace(None)
-                for key in itertools.product(layers, ("forward", "backward")):
-                    per_step[key].append((clock.seconds.get((key, True), 0.0),
-                                          clock.seconds.get((key, False), 0.0)))
-    finally:
-        net.split_batches = split
+    with unsplit(net), wrapped_layers(net, labelled) as layers:
+        for _ in range(steps):
+            clock.seconds.clear()
+            sys.settrace(clock.trace)
+            try:
+                net.loss(x, t, train_flg=True)
+                net.backward()
+            finally:
+                sys.settrace(None)
+            for key in itertools.product(layers, ("forward", "backward")):
+                per_step[key].append((clock.seconds.get((key, True), 0.0),
+                                      clock.seconds.get((key, False), 0.0)))
     return {key: tuple(np.median(s, axis=0)) for key, s in per_step.items()}
 
 

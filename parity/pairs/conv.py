@@ -82,28 +82,13 @@ def image_samples(shape, pooling=False):
 FAST = "fast"  # the last part of a FastConvolution or FastPooling entry's variant
 
 
-# The threaded variant: one image per block (so that the samples' two images are split
-# too), blocks shared over 2 threads; the speed report times it at the entry's own
-# benchmark size, beside the fast one with its cache-sized blocks on one thread.
-THREADS = 2
-
-
-def threaded(layer):
-    """``layer`` (a FastConvolution) splitting its batch as inside ``batch_threads``."""
-    layer.chunk, layer.workers = 1, THREADS
-    return layer
-
-
 def convolution(FN, C, FH, FW, stride=1, pad=0, bias=True, samples=None, image=(8, 8),
-                fast=False, bench=None, threads=1, label=None):
+                fast=False, bench=None, label=None):
     """A Convolution pair; ``samples`` defaults to ``image_samples`` of 2 images of ``image``.
-    ``fast``: the scratch side is ``FastConvolution`` (same constructor); ``threads``
-    > 1: that one with its batch split over ``threads`` threads, one image per block;
-    ``label``: a word for the variant where the setting alone repeats another entry's."""
-    build = SF.FastConvolution if fast else S.Convolution
-    layer = build if threads == 1 else (lambda *a: threaded(build(*a)))
-    extra = (([label] if label else []) + ([] if bias else ["no bias"]) + ([FAST] if fast else [])
-             + ([f"{threads} threads"] if threads > 1 else []))
+    ``fast``: the scratch side is ``FastConvolution`` (same constructor); ``label``: a
+    word for the variant where the setting alone repeats another entry's."""
+    layer = SF.FastConvolution if fast else S.Convolution
+    extra = ([label] if label else []) + ([] if bias else ["no bias"]) + ([FAST] if fast else [])
     def init_params(rng):
         params = {"W": rng.standard_normal((FN, C, FH, FW)) / np.sqrt(C * FH * FW)}
         return params | ({"b": rng.standard_normal(FN)} if bias else {})
@@ -159,8 +144,7 @@ CONVOLUTIONS = [  # (FN, C, FH, FW), settings
 ]
 for sizes, kw in CONVOLUTIONS:
     book, fast = convolution(*sizes, **kw), convolution(*sizes, **kw, fast=True)
-    split = convolution(*sizes, **kw, fast=True, threads=THREADS)
-    register(book, fast, split, SameResults.of(fast, book), SameResults.of(split, book))
+    register(book, fast, SameResults.of(fast, book))
 
 MAX_POOLINGS = [  # kernel, settings
     ((2, 2), dict(bench=BenchSize(((BENCH_BATCH, 30, 24, 24),)))),  # SimpleConvNet's

@@ -8,6 +8,8 @@ Small configurations keep the finite-difference oracle affordable; the book's
 full-size networks are exercised by the published-weights and training checks.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 import scratch.models as S
@@ -17,6 +19,7 @@ import torch_ref.notes as TN
 from parity.book import Formula
 from parity.engine.inputs import labels, one_hot
 from parity.engine.layer_pair import Call, LayerPair, Sample
+from parity.engine.probes import SameResults
 from parity.engine.registry import register
 from parity.engine.transfer import book_links
 from parity.experiments.training import mask_factory, masks_as_layers
@@ -62,14 +65,46 @@ def classifier_samples(shape, n_out, loss):
     return samples
 
 
+def unsplit(net):
+    net.split_batches = False
+    return net
+
+
 def model_pair(component, variant, scratch_net, torch_net, init, samples, **kw):
     """A network pair; parameter links follow the book's numbering (transfer.book_links).
     The scratch net computes its input gradient (the models skip it in their first layer,
-    ``scratch.models.needs_no_input_grad``): the pair checks the network's dx."""
+    ``scratch.models.needs_no_input_grad``): the pair checks the network's dx.  It runs
+    its whole batch on one thread (``split_pair`` is the variant that splits it)."""
     params, state = book_links(torch_net())
-    return LayerPair(component, variant, scratch=lambda p: S.with_input_grad(scratch_net(p)),
+    return LayerPair(component, variant,
+                     scratch=lambda p: S.with_input_grad(unsplit(scratch_net(p))),
                      torch=lambda p: torch_net(), samples=samples, init_params=init,
                      params=params, state=state, **kw)
+
+
+SPLIT_THREADS = 2
+
+
+def split_pair(pair, threads=SPLIT_THREADS):
+    """``pair`` with its scratch network's per-sample layers run on the batch in parts, one
+    per thread (``split_batches``, ``scratch.network``), on any machine; SameResults holds
+    it to the unsplit pair's numbers.  (The samples' batches of 6 split 3 + 3; a batch of
+    one stays whole.)"""
+
+    def scratch(p):
+        net = pair.scratch(p)
+        net.split_batches, net.split_threads = True, threads
+        return net
+
+    return replace(pair, variant=f"{pair.variant}, split over {threads} threads",
+                   scratch=scratch)
+
+
+def and_split(pair):
+    """``pair``, its ``split_pair`` and the SameResults probe between them: for every
+    network whose class splits its batches (a test holds the registry to that)."""
+    split = split_pair(pair)
+    return pair, split, SameResults.of(split, pair)
 
 
 def mlp_pair(component, variant, activation, hidden, loss):
@@ -110,20 +145,20 @@ SMALL_CONV = dict(input_dim=IMAGE, filter_num=3, filter_size=3, hidden_size=5, o
 LENET_IMAGE = (1, 12, 12)
 
 register(
-    model_pair(S.SimpleConvNet.__name__, "small, log_softmax loss",
-               scratch_net=lambda p: S.SimpleConvNet(
-                   **SMALL_CONV, params=p, loss_convention="log_softmax"),
-               torch_net=lambda: T.with_book_loss(T.SimpleConvNet(**SMALL_CONV), "log_softmax"),
-               init=conv_params([(3, 1, 3, 3), (27, 5), (5, N_OUT)]),
-               samples=classifier_samples(IMAGE, N_OUT, "log_softmax")),
-    *(model_pair("LeNet5", f"{act}, 12x12 input",
-                 scratch_net=lambda p, a=act: S.LeNet5(
-                     a, params=p, input_dim=LENET_IMAGE, loss_convention="log_softmax"),
-                 torch_net=lambda a=act: T.with_book_loss(T.LeNet5(a, LENET_IMAGE),
-                                                          "log_softmax"),
-                 init=conv_params([(6, 1, 5, 5), (16, 6, 5, 5), (16, 120), (120, 84), (84, 10)]),
-                 samples=classifier_samples(LENET_IMAGE, 10, "log_softmax"))
-      for act in ("tanh", "sigmoid")),
+    *and_split(model_pair(
+        S.SimpleConvNet.__name__, "small, log_softmax loss",
+        scratch_net=lambda p: S.SimpleConvNet(
+            **SMALL_CONV, params=p, loss_convention="log_softmax"),
+        torch_net=lambda: T.with_book_loss(T.SimpleConvNet(**SMALL_CONV), "log_softmax"),
+        init=conv_params([(3, 1, 3, 3), (27, 5), (5, N_OUT)]),
+        samples=classifier_samples(IMAGE, N_OUT, "log_softmax"))),
+    *(entry for act in ("tanh", "sigmoid") for entry in and_split(model_pair(
+        S.LeNet5.__name__, f"{act}, 12x12 input",
+        scratch_net=lambda p, a=act: S.LeNet5(
+            a, params=p, input_dim=LENET_IMAGE, loss_convention="log_softmax"),
+        torch_net=lambda a=act: T.with_book_loss(T.LeNet5(a, LENET_IMAGE), "log_softmax"),
+        init=conv_params([(6, 1, 5, 5), (16, 6, 5, 5), (16, 120), (120, 84), (84, 10)]),
+        samples=classifier_samples(LENET_IMAGE, 10, "log_softmax")))),
     model_pair("study notes: SimpleCNN", "corrected (self.fc), 4x4 input",
                scratch_net=lambda p: S.SimpleCNN(
                    p, image_size=4, loss_convention="log_softmax"),
@@ -209,5 +244,5 @@ def deep_convnet_pair():
 register(
     extended_mlp_pair("book", "book"),
     extended_mlp_pair("torch", "inverted"),
-    deep_convnet_pair(),
+    *and_split(deep_convnet_pair()),
 )

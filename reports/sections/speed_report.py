@@ -349,7 +349,9 @@ def speed(ctx):
             "after): the per-thread buffers of scratch.parallel, "
             f"{profiling.scratch_buffer_bytes() / profiling.MB:.1f} MB after this section's runs "
             "(every model, both thread counts).",
-            "profile: scratch layers timed by wrapping each layer's forward/backward; torch "
+            "profile: scratch layers timed by wrapping each layer's forward/backward, with "
+            "the batch not split over threads (a split step runs replicas of the layers on "
+            "the pool's threads; the step rows above time it split); torch "
             "modules by forward pre/post hooks and full-backward pre-hooks (a module's "
             "backward runs until the next module's starts). GEMM ms = time in lines of "
             "scratch code holding a matrix product (@, matmul, dot), from "
