@@ -12,7 +12,7 @@ their parameters); backward adds the copies' gradients in part order.  BatchNorm
 (batch statistics), Dropout (one mask draw for the batch) and the loss see the
 whole batch.  The convolutional nets of ``scratch.models`` set it; the MLP does not (its
 layers are too small: split, its step took 2x as long).  Measured at 2 threads, batch 100,
-float32, same process, other sessions paused (issue #14): SimpleConvNet's step
+float32, same process, machine otherwise idle (issue #14): SimpleConvNet's step
 15.0 -> 11.7 ms, LeNet-5's 15 -> 11.5 ms, DeepConvNet's 84-90 -> 72-77 ms (against its
 convolutions alone splitting their blocks over the threads, as they did before).
 """
