@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
+import scratch.layers as SL
 import scratch.models as SM
 import scratch.network as SN
 from parity.engine.probes import SameResults
@@ -25,6 +26,11 @@ def test_parts_cover_the_range_once_in_order_and_nearly_even(n, workers):
     assert [i for first, end in got for i in range(first, end)] == list(range(n))
     sizes = [end - first for first, end in got]
     assert max(sizes) - min(sizes) <= 1
+
+
+def test_map_parts_of_one_item_runs_it_here():
+    assert parallel.map_parts(lambda item: (item, threading.current_thread()), [5]) == [
+        (5, threading.current_thread())]
 
 
 def test_map_parts_runs_the_items_at_once_each_with_one_blas_thread():
@@ -127,6 +133,35 @@ def test_deep_convnet_gives_the_same_step_split_or_not():
     assert loss_split == pytest.approx(loss, rel=1e-12)
     for key, g in grads.items():
         np.testing.assert_allclose(grads_split[key], g, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def tiny_split_network(threads):
+    """Affine - ReLU - Dropout - Affine on 3 features, split over ``threads`` threads."""
+    rng = np.random.default_rng(6)
+    params = {"W1": rng.standard_normal((3, 4)), "b1": np.zeros(4),
+              "W2": rng.standard_normal((4, 2)), "b2": np.zeros(2)}
+    net = SN.Network(params, SL.SoftmaxWithLoss())
+    net.add("Affine1", SM.needs_no_input_grad(SL.Affine(params["W1"], params["b1"])), "1")
+    net.add("Relu1", SL.Relu()).add("Dropout1", SL.Dropout(0.5))
+    net.add("Affine2", SL.Affine(params["W2"], params["b2"]), "2")
+    net.split_batches, net.split_threads = True, threads
+    return net
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_per_sample_stages_run_in_parts_one_per_thread(threads):
+    """Fast and direct (the 10 s per-function budget of `make mutate` keeps only the
+    fastest tests), on any BLAS thread count: ``split_threads`` parts for each run of
+    per-sample layers, none for Dropout, none at all with one thread; backward still
+    returns no input gradient (the first layer skips it)."""
+    net = tiny_split_network(threads)
+    rng = np.random.default_rng(5)
+    net.loss(rng.random((4, 3)), rng.integers(0, 2, 4), train_flg=True)
+    assert [(names, len(r) if r else 0) for names, r in net._ran] == [
+        (["Affine1", "Relu1"], threads if threads > 1 else 0), (["Dropout1"], 0),
+        (["Affine2"], threads if threads > 1 else 0)]
+    assert net.backward() is None
+    assert all(net.grads[key].shape == net.params[key].shape for key in net.params)
 
 
 def test_stages_split_the_per_sample_runs_and_keep_batchnorm_and_dropout_whole():

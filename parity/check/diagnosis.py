@@ -738,6 +738,23 @@ def _db_axis(axis):
     return _edit_grads(lambda g, layer: {"b": np.sum(layer._dout, axis=axis)})
 
 
+# Bugs looked for both in a layer and in the learner's function it calls: one text each.
+SOFTMAX_NO_MAX_SHIFT = (
+    "softmax: no max subtraction, so exp overflows to inf/nan at large logits -- "
+    "subtract np.max(x, axis=-1, keepdims=True) first")
+SOFTMAX_WRONG_AXIS = (
+    "softmax: normalised over the wrong axis -- take max and sum over axis=-1 with "
+    "keepdims=True, one distribution per row")
+CROSS_ENTROPY_NOT_AVERAGED = (
+    "cross_entropy_error: the loss is summed over the batch, not averaged -- divide by "
+    "batch_size = y.shape[0]")
+IM2COL_KERNEL_TRANSPOSED = (
+    "im2col: the columns read the kernel with filter_h and filter_w swapped -- "
+    "col.transpose(0, 4, 5, 1, 2, 3), columns in (C, filter_h, filter_w) order")
+COL2IM_OVERWRITES = (
+    "col2im: overlapping windows overwrite (=) instead of adding up (+=) -- use "
+    "img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]")
+
 H = Hypothesis
 HYPOTHESES: tuple[Hypothesis, ...] = (
     # --- activations ---
@@ -769,12 +786,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
        wrapping(_AffineDxWeight, lambda W: W.reshape(W.shape[::-1])))),
     # --- softmax and losses ---
     H("softmax_no_max_shift", "layer", ("softmaxwithloss", "softmax"),
-      "softmax: no max subtraction, so exp overflows to inf/nan at large logits -- "
-      "subtract np.max(x, axis=-1, keepdims=True) first", "softmax",
+      SOFTMAX_NO_MAX_SHIFT, "softmax",
       (lambda make, p: _shaped_softmax(make(p), naive_softmax),)),
     H("softmax_wrong_axis", "layer", ("softmaxwithloss", "softmax"),
-      "softmax: normalised over the wrong axis -- take max and sum over axis=-1 with "
-      "keepdims=True, one distribution per row", "softmax",
+      SOFTMAX_WRONG_AXIS, "softmax",
       tuple((lambda make, p, s=s: _shaped_softmax(make(p), s)) for s in WRONG_AXIS_SOFTMAXES)),
     H("loss_grad_not_divided_by_N", "layer", ("softmaxwithloss",),
       "SoftmaxWithLoss.backward: (y - t) is not divided by the batch size -- return "
@@ -784,8 +799,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       "np.log(y + 1e-7)", "cross_entropy_error",
       (wrapping(_LossCrossEntropy, lambda y, t, ref: -np.sum(t * np.log(y)) / y.shape[0]),)),
     H("cross_entropy_not_averaged", "layer", ("softmaxwithloss",),
-      "cross_entropy_error: the loss is summed over the batch, not averaged -- divide by "
-      "batch_size = y.shape[0]", "cross_entropy_error",
+      CROSS_ENTROPY_NOT_AVERAGED, "cross_entropy_error",
       (wrapping(_LossCrossEntropy, lambda y, t, ref: ref * y.shape[0]),)),
     # --- BatchNormalization ---
     H("batchnorm_running_var_not_updated", "layer", ("batchnormalization",),
@@ -818,12 +832,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       (_dropout_mask_inverted,)),
     # --- convolution and pooling ---
     H("im2col_kernel_transposed", "layer", ("convolution",),
-      "im2col: the columns read the kernel with filter_h and filter_w swapped -- "
-      "col.transpose(0, 4, 5, 1, 2, 3), columns in (C, filter_h, filter_w) order",
+      IM2COL_KERNEL_TRANSPOSED,
       "im2col", (_ConvKernelTransposed,)),
     H("col2im_overwrites", "layer", ("convolution",),
-      "col2im: overlapping windows overwrite (=) instead of adding up (+=) -- use "
-      "img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]", "col2im",
+      COL2IM_OVERWRITES, "col2im",
       (wrapping(_ConvCol2imOverwrites),)),
     H("im2col_kernel_transposed", "layer", ("pooling",),
       "im2col: the columns read the window with filter_h and filter_w swapped, so Pooling's "
@@ -862,12 +874,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       (_accumulating(lambda opt, h, g: (1 - opt.decay_rate) * h + opt.decay_rate * g * g),)),
     # --- functions ---
     H("softmax_no_max_shift", "function", ("softmax",),
-      "softmax: no max subtraction, so exp overflows to inf/nan at large logits -- "
-      "subtract np.max(x, axis=-1, keepdims=True) first", "softmax",
+      SOFTMAX_NO_MAX_SHIFT, "softmax",
       (lambda ref: naive_softmax,)),
     H("softmax_wrong_axis", "function", ("softmax",),
-      "softmax: normalised over the wrong axis -- take max and sum over axis=-1 with "
-      "keepdims=True, one distribution per row", "softmax",
+      SOFTMAX_WRONG_AXIS, "softmax",
       tuple((lambda ref, s=s: s) for s in WRONG_AXIS_SOFTMAXES)),
     H("cross_entropy_no_delta", "function", ("cross_entropy_error",),
       "cross_entropy_error: log(y) without the small delta is -inf where y == 0 -- use "
@@ -875,8 +885,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       tuple((lambda ref, p=p: lambda y, t: ref(y, t, delta=0.0, product=p))
             for p in (False, True))),
     H("cross_entropy_not_averaged", "function", ("cross_entropy_error",),
-      "cross_entropy_error: the loss is summed over the batch, not averaged -- divide by "
-      "batch_size = y.shape[0]", "cross_entropy_error",
+      CROSS_ENTROPY_NOT_AVERAGED, "cross_entropy_error",
       tuple((lambda ref, p=p: lambda y, t: ref(y, t, batch_size=1, product=p))
             for p in (False, True)) + (lambda ref: lambda y, t: ref(y, t) * _batch_size(y),)),
     H("mse_missing_half", "function", ("mean_squared_error",),
@@ -886,13 +895,11 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
       "step_function: step(0) is 1 -- use x > 0, not x >= 0", "step_function",
       (lambda ref: lambda x: ref(x) + (np.asarray(x) == 0),)),
     H("im2col_kernel_transposed", "function", ("im2col",),
-      "im2col: the columns read the kernel with filter_h and filter_w swapped -- "
-      "col.transpose(0, 4, 5, 1, 2, 3), columns in (C, filter_h, filter_w) order", "im2col",
+      IM2COL_KERNEL_TRANSPOSED, "im2col",
       (lambda ref: lambda x, fh, fw, stride=1, pad=0: kernel_transposed_columns(
           ref(x, fh, fw, stride, pad), x.shape[1], fh, fw),)),
     H("col2im_overwrites", "function", ("col2im",),
-      "col2im: overlapping windows overwrite (=) instead of adding up (+=) -- use "
-      "img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]", "col2im",
+      COL2IM_OVERWRITES, "col2im",
       (lambda ref: lambda *a, **k: ref(*a, **k, accumulate=False),)),
     H("numerical_gradient_forward_difference", "function", ("numerical_gradient",),
       "numerical_gradient: (f(x+h) - f(x)) / h is a forward difference, O(h) wrong -- use "
