@@ -222,3 +222,11 @@ def test_a_forked_child_makes_its_own_pool():
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_split_variants_leave_finite_differences_to_the_unsplit_pair():
+    variant = "small, log_softmax loss"
+    unsplit = find(SM.SimpleConvNet.__name__, variant)
+    split = find(SM.SimpleConvNet.__name__, f"{variant}, split over {SPLIT_THREADS} threads")
+    oracles = [{c.oracle for c in entry.run("float64")} for entry in (unsplit, split)]
+    assert oracles == [{"torch", "finite-diff"}, {"torch"}]

@@ -91,6 +91,9 @@ class LayerPair:
     backward: bool = True
     dtypes: tuple = DTYPES
     fd_step: float = FD_STEP  # smaller for deep ReLU/max-pool stacks, where 1e-5 crosses kinks
+    # False: no finite differences, for a variant that a SameResults probe holds to a
+    # reference entry whose own finite differences check the same formulas
+    finite_differences: bool = True
     # the speed report's job (parity.experiments.bench); None: the first sample's first
     # call, its batch scaled up by drawing rows, with this entry's init_params
     bench: BenchSize | None = None
@@ -162,8 +165,8 @@ class LayerPair:
             if dtype not in sample.dtypes:
                 continue
             checks += self.compare_sides(sample, dtype)
-            if (dtype == "float64" and self.backward and sample.smooth and len(sample.calls) == 1
-                    and sample.calls[0].backward):
+            if (dtype == "float64" and self.backward and self.finite_differences
+                    and sample.smooth and len(sample.calls) == 1 and sample.calls[0].backward):
                 checks += self.finite_difference_checks(sample)
         return checks
 

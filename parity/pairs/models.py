@@ -88,8 +88,10 @@ SPLIT_THREADS = 2
 def split_pair(pair, threads=SPLIT_THREADS):
     """``pair`` with its scratch network's per-sample layers run on the batch in parts, one
     per thread (``split_batches``, ``scratch.network``), on any machine; SameResults holds
-    it to the unsplit pair's numbers.  (The samples' batches of 6 split 3 + 3; a batch of
-    one stays whole.)"""
+    it to the unsplit pair's numbers, so it skips finite differences (the unsplit pair's
+    check the same formulas, and every call here pays a thread hand-off: they tripled
+    LeNet-5's entries' time).  (The samples' batches of 6 split 3 + 3; a batch of one
+    stays whole.)"""
 
     def scratch(p):
         net = pair.scratch(p)
@@ -97,7 +99,7 @@ def split_pair(pair, threads=SPLIT_THREADS):
         return net
 
     return replace(pair, variant=f"{pair.variant}, split over {threads} threads",
-                   scratch=scratch)
+                   scratch=scratch, finite_differences=False)
 
 
 def and_split(pair):
