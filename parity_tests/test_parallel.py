@@ -118,7 +118,7 @@ def small_deep_convnet():
 
 def test_deep_convnet_gives_the_same_step_split_or_not():
     """Forward and gradients equal the unsplit net's to float64 rounding, at 2 threads;
-    the split ran (each part's replicas of the layers are kept for backward)."""
+    the split ran (each part, with its replicas of the layers, is kept for backward)."""
     def step(split):
         net = small_deep_convnet()
         net.split_batches = split

@@ -153,7 +153,11 @@ def test_a_split_network_still_has_its_gemm_time_and_layer_times():
     convs = [name for name, layer in net.layers.items() if isinstance(layer, SF.FastConvolution)]
     with profiling.threads(2):  # split: 2 + 2 images
         traced = profiling.traced_seconds(net, x, t, steps=1)
+        assert all(split is None for _, split in net._ran)  # the traced step ran whole
         times, _ = profiling.scratch_layer_times(net, x, t, steps=1)
+        assert all(split is None for _, split in net._ran)  # so did the timed one
+        net.loss(x, t)
+        assert any(split is not None for _, split in net._ran)  # and the net splits again
     assert all(traced[name, "forward"][0] > 0 for name in convs)
     assert all(times[name, phase][0] > 0 for name in net.layers for phase in ("forward",
                                                                               "backward"))

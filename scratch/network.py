@@ -66,7 +66,7 @@ class Network:
         self._param_keys = {}  # book name -> (layer name, layer's own key)
         self._takes_mode = {}  # layer name -> forward accepts train_flg
         self._with_loss = False
-        self._ran = None  # per stage of the last forward: (names, the parts' replicas or None)
+        self._ran = None  # per stage of the last forward: (names, its parts or None: unsplit)
 
     def add(self, name, layer, suffix=""):
         """Append ``layer``; its params are known as key+suffix (W + "1" -> "W1")."""
@@ -95,43 +95,45 @@ class Network:
             self._ran = []
             for names, per_sample in stages(self.layers):
                 if per_sample and workers() > 1:
-                    x, replicas = self.split_forward(names, x, train_flg)
+                    x, split = self.split_forward(names, x, train_flg)
                 else:
                     for name in names:
                         x = self.forward_layer(name, self.layers[name], x, train_flg)
-                    replicas = None
-                self._ran.append((names, replicas))
+                    split = None
+                self._ran.append((names, split))
         return x
 
     def split_forward(self, names, x, train_flg):
-        """The layers ``names`` on ``x`` in parts, one per thread: (the output, the
-        parts' replicas of the layers)."""
-        edges = parts(len(x), workers())
-        replicas = [{name: replica(self.layers[name]) for name in names} for _ in edges]
+        """The layers ``names`` on ``x`` in parts, one per thread: (the output, the parts
+        as (first, end, their replicas of the layers))."""
+        split = [(first, end, {name: replica(self.layers[name]) for name in names})
+                 for first, end in parts(len(x), workers())]
 
-        def run(k):
-            h = x[edges[k][0]:edges[k][1]]
+        def run(part):
+            first, end, layers = part
+            h = x[first:end]
             for name in names:
-                h = self.forward_layer(name, replicas[k][name], h, train_flg)
+                h = self.forward_layer(name, layers[name], h, train_flg)
             return h
 
-        return np.concatenate(map_parts(run, range(len(edges)))), replicas
+        return np.concatenate(map_parts(run, split)), split
 
-    def split_backward(self, names, replicas, dout):
-        """Backward through ``split_forward``'s replicas, each on its part of ``dout``;
-        the layers' gradients are the replicas' added in part order."""
-        edges = parts(len(dout), len(replicas))
+    def split_backward(self, names, split, dout):
+        """Backward through ``split_forward``'s parts, each on its rows of ``dout``; the
+        layers' gradients are the replicas' added in part order."""
 
-        def run(k):
-            d = dout[edges[k][0]:edges[k][1]]
+        def run(part):
+            first, end, layers = part
+            d = dout[first:end]
             for name in reversed(names):
-                d = replicas[k][name].backward(d)
+                d = layers[name].backward(d)
             return d
 
-        dx = map_parts(run, range(len(edges)))
+        dx = map_parts(run, split)
         for name in names:
+            replicas = [layers[name] for _, _, layers in split]
             self.layers[name].grads.update(
-                {key: sum(r[name].grads[key] for r in replicas) for key in replicas[0][name].grads})
+                {key: sum(r.grads[key] for r in replicas) for key in replicas[0].grads})
         return None if dx[0] is None else np.concatenate(dx)
 
     def forward(self, x, t=None, train_flg=False):
@@ -144,12 +146,12 @@ class Network:
         if self._with_loss:
             dout = self.last_layer.backward(dout)
         with self.cores():
-            for names, replicas in reversed(self._ran or [(list(self.layers), None)]):
-                if replicas is None:
+            for names, split in reversed(self._ran or [(list(self.layers), None)]):
+                if split is None:
                     for name in reversed(names):
                         dout = self.layers[name].backward(dout)
                 else:
-                    dout = self.split_backward(names, replicas, dout)
+                    dout = self.split_backward(names, split, dout)
         self.grads = {k: self.layers[name].grads[key]
                       for k, (name, key) in self._param_keys.items()}
         return dout

@@ -65,7 +65,7 @@ def classifier_samples(shape, n_out, loss):
     return samples
 
 
-def unsplit(net):
+def without_split(net):
     net.split_batches = False
     return net
 
@@ -77,7 +77,7 @@ def model_pair(component, variant, scratch_net, torch_net, init, samples, **kw):
     its whole batch on one thread (``split_pair`` is the variant that splits it)."""
     params, state = book_links(torch_net())
     return LayerPair(component, variant,
-                     scratch=lambda p: S.with_input_grad(unsplit(scratch_net(p))),
+                     scratch=lambda p: S.with_input_grad(without_split(scratch_net(p))),
                      torch=lambda p: torch_net(), samples=samples, init_params=init,
                      params=params, state=state, **kw)
 
