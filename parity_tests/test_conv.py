@@ -134,6 +134,18 @@ def test_add_grid_columns_is_the_adjoint_of_grid_columns(drawn):
     assert np.vdot(col, c) == pytest.approx(np.vdot(flat, back), rel=1e-12, abs=1e-12)
 
 
+def test_taps_refuse_to_read_past_the_buffer():
+    """``taps`` is an as_strided view, which checks no bounds.  Two 3 x 3 padded images,
+    a 3 x 3 kernel, one row of corners: the last tap of the last window reads pixel
+    (2*3 + 2) + 9 + 2 = 19; a buffer of 20 is enough, one of 19 is refused."""
+    flat = np.arange(2 * 20.0).reshape(2, 20)
+    seen = SF.taps(flat, 2, (3, 3), 1, (3, 3))
+    assert seen.shape == (2, 3, 3, 2, 3)
+    assert seen[1, 2, 2, 1, 2] == flat[1, 19]
+    with pytest.raises(ValueError, match="need 20 pixels a channel, the buffer has 19"):
+        SF.taps(flat[:, :19], 2, (3, 3), 1, (3, 3))
+
+
 @FEWER
 @given(conv_settings(fast=True))
 def test_fast_convolution_gives_the_book_shaped_ones_numbers_for_any_setting(drawn):
@@ -314,9 +326,11 @@ def test_fast_convolution_off_the_reference_is_caught(monkeypatch):
     """col2im that overwrites where windows overlap (stride 2 < kernel width 3 takes
     col2im): the SameResults probe names dx."""
     def overwrite(dflat, dcol, n, grid_size, rows, kernel):
-        dcol = dcol.reshape(dflat.shape[0], *kernel, n, rows * grid_size[1])
-        for i, j, seen in SF.tap_slices(dflat, n, grid_size, rows, kernel):
-            seen[...] = dcol[:, i, j]
+        seen = SF.taps(dflat, n, grid_size, rows, kernel)
+        dcol = dcol.reshape(seen.shape)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                seen[:, i, j] = dcol[:, i, j]
 
     monkeypatch.setattr(SF, "add_grid_columns", overwrite)
     book = find("Convolution", setting((2, 3), 2, 1, "no bias"))
