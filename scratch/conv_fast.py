@@ -11,13 +11,16 @@ measuring (the speed report, ``python -m reports --sections speed``):
 - the padded images are laid out channel-major and flattened, and a window is
   cornered at every padded column of the rows that hold windows: then what tap
   (i, j) sees is, per image, ONE contiguous run ``i*Wp + j`` pixels on (windows
-  sticking out at the right edge are computed and dropped);
+  sticking out at the right edge are computed and dropped), and all the taps are one
+  strided view of the buffer, copied into the columns in one call (``taps``);
 - a network's first convolution skips the input gradient nobody uses;
 - every buffer a block needs is kept across calls, one per thread (a fresh large
   array per block page-faults, and threads of a network that splits its batch,
   ``scratch.network``, queue on page faults).
 
-Tried and measured slower, so not here: Winograd F(2x2, 3x3) for the 3x3, stride-1
+Tried and measured slower, so not here: only the real windows' columns (runs of OW
+pixels: the copy took 2-3x as long as the products saved); the bias added while the
+outputs are copied out (the step 2-4% slower); Winograd F(2x2, 3x3) for the 3x3, stride-1
 layers (issue #14; a ``FastConvolution`` subclass with the same blocks and threads, forward,
 dW by the adjoint, dx through the turned filters; git tag ``winograd-tried``).
 At DeepConvNet's six layers, batch 100, float32, 1 thread, forward / backward it took
