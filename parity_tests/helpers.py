@@ -1,4 +1,5 @@
-"""What several test modules share: synthetic MNIST-shaped data and a broken layer."""
+"""What several test modules share: synthetic MNIST-shaped data, a broken layer, a stand-in
+torch device."""
 
 import dataclasses
 
@@ -6,6 +7,11 @@ import numpy as np
 
 import scratch.layers as S
 from parity.engine import registry
+
+# A second torch device for the speed report's GPU path on a machine without one: tensors
+# on "meta" have shapes and no data, so a twin that makes a tensor on the CPU inside forward,
+# or keeps one outside its parameters and buffers, fails there as it would on a GPU.
+STAND_IN_DEVICE = "meta"
 
 
 def synthetic_mnist(n, seed=0):

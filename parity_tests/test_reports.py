@@ -19,7 +19,7 @@ from parity.engine.compare import CSV_COLUMNS, MISMATCH
 from parity.engine.layer_pair import LayerPair
 from parity.engine.runner import write_atomic
 from parity.experiments import bench, tables
-from parity_tests.helpers import broken_tanh_entry
+from parity_tests.helpers import STAND_IN_DEVICE, broken_tanh_entry
 from parity_tests.test_walls import imported_modules
 from reports import cli
 from reports.render import AMBER, GREEN, RED, highlight, styled, to_markdown
@@ -208,11 +208,12 @@ def test_a_second_torch_device_gets_its_own_columns(tmp_path, monkeypatch):
                                   if isinstance(e, LayerPair)], ids=bench.name_of)
 def test_every_registry_layer_pair_has_a_workload_that_builds_and_agrees(pair):
     """The speed report times every LayerPair of the registry (no second list to forget):
-    at batch 100 (or its own BenchSize), both sides agree and every phase runs."""
+    at batch 100 (or its own BenchSize), both sides agree and every phase runs, the torch
+    side on a second device too (the GPU column's path)."""
     assert pair in bench.workloads()
-    b = bench.build(pair)
+    b = bench.build(pair, ("cpu", STAND_IN_DEVICE))
     assert b.agreement.verdict == "match", b.agreement.message()
-    for side in ("scratch", "torch"):
+    for side in ("scratch", "torch", bench.side_name(STAND_IN_DEVICE)):
         for phase, fn in b.sides[side].items():
             # a layer without an input gradient (integer ids) returns None from backward
             no_dx = side == "scratch" and phase == "backward" and not pair.grad_inputs

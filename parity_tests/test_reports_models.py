@@ -17,6 +17,7 @@ import torch_ref.models as TM
 from parity.engine.compare import MISMATCH
 from parity.engine.inputs import source
 from parity.experiments import bench, tables, training
+from parity_tests.helpers import STAND_IN_DEVICE
 from reports.render import GREEN, RED
 from reports.section import Context
 from reports.sections import accuracy as acc
@@ -100,13 +101,14 @@ def small_inference(monkeypatch):
 def model_benches():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(bench, "INFERENCE_IMAGES", 200)
-        return [make(("cpu",)) for make in bench.MODEL_BENCHES]
+        return [make(("cpu", STAND_IN_DEVICE)) for make in bench.MODEL_BENCHES]
 
 
 def test_model_benches_run_both_sides_and_agree(model_benches):
+    """Every phase of every side runs, torch's on a second device too (the GPU column)."""
     for b in model_benches:
         assert b.kind == "model" and b.agreement.verdict == "match", b.agreement.message()
-        assert set(b.sides) == {"scratch", "torch"}
+        assert set(b.sides) == {"scratch", "torch", bench.side_name(STAND_IN_DEVICE)}
         for phases in b.sides.values():
             assert set(phases) == {bench.TRAIN_STEP, "inference 200"}
             for run in phases.values():

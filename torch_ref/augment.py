@@ -18,7 +18,7 @@ def per_image(x, transform, params):
     """F.* take one set of parameters per call: image n gets params[n].  Images that
     share parameters (a few dozen distinct shifts or crops per batch) go in one call."""
     values, group = np.unique(params, axis=0, return_inverse=True)
-    members = [torch.from_numpy(np.flatnonzero(group.reshape(-1) == k))
+    members = [torch.from_numpy(np.flatnonzero(group.reshape(-1) == k)).to(x.device)
                for k in range(len(values))]
     done = torch.cat([transform(x[m], v) for m, v in zip(members, values, strict=True)])
     return done[torch.argsort(torch.cat(members))]  # back to the batch's order
@@ -37,7 +37,7 @@ def augment_batch(x, plan):
         x = per_image(F.pad(x, [plan.pad] * 4, fill=0),
                       lambda imgs, o: F.crop(imgs, int(o[0]), int(o[1]), H, W), plan.crop)
     if plan.flip is not None:
-        flags = torch.from_numpy(plan.flip).view(-1, 1, 1, 1)
+        flags = torch.from_numpy(plan.flip).to(x.device).view(-1, 1, 1, 1)
         x = torch.where(flags, F.horizontal_flip(x), x)
     if plan.angle is not None:
         # fill=None: zero padding inside grid_sample.  (fill=0 would, for bilinear,
@@ -45,5 +45,5 @@ def augment_batch(x, plan):
         x = per_image(x, lambda imgs, a: F.rotate(
             imgs, float(a), interpolation=INTERPOLATION[plan.interpolation]), plan.angle)
     if plan.noise is not None:
-        x = (x + torch.from_numpy(plan.noise).to(x.dtype)).clamp(0, 1)
+        x = (x + torch.from_numpy(plan.noise).to(x.device, x.dtype)).clamp(0, 1)
     return x

@@ -32,7 +32,7 @@ class GAN(nn.Module):
     def d_step(self, real, z):
         fake = self.G(z).detach()  # D's step: G's images are data
         x = torch.cat([real, fake])
-        t = torch.cat([torch.ones(len(real), 1), torch.zeros(len(fake), 1)]).to(x.dtype)
+        t = torch.cat([torch.ones(len(real), 1), torch.zeros(len(fake), 1)]).to(x)
         loss = F.binary_cross_entropy_with_logits(self.D(x), t)
         self.d_optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -143,7 +143,7 @@ class Dropout(nn.Module):
             return out * keep if book else out
         if not self.training:
             return x * keep if book else x
-        mask = torch.as_tensor(self.mask_source(tuple(x.shape))).to(x.dtype)
+        mask = torch.as_tensor(self.mask_source(tuple(x.shape))).to(x.device, x.dtype)
         return x * mask if book else x * (mask / keep)  # nn.Dropout's arithmetic
 
 

@@ -21,9 +21,9 @@ def discounted_returns(rewards, ends, gamma):
     """G_t = sum of gamma^(k - t) r_k over t's episode from t on: the definition, as one
     matrix of discounts times the rewards -- not scratch's back-to-front recursion, so the
     two agree only if both read the definition right."""
-    ends = torch.as_tensor(ends, dtype=torch.bool)
+    ends = torch.as_tensor(ends, dtype=torch.bool, device=rewards.device)
     episode = torch.cumsum(ends.long(), 0) - ends.long()  # an episode's last step is its own
-    step = torch.arange(len(rewards))
+    step = torch.arange(len(rewards), device=rewards.device)
     ahead = step[None, :] - step[:, None]  # k - t
     counted = (episode[None, :] == episode[:, None]) & (ahead >= 0)
     discounts = torch.where(counted, gamma ** ahead.clamp(min=0).to(rewards.dtype), 0.0)

@@ -53,7 +53,9 @@ class ScaledDotProductAttention(nn.Module):
 
     def __init__(self, mask=None, is_causal=False):
         super().__init__()
-        self.mask = None if mask is None else torch.as_tensor(mask)
+        # a buffer, so that .to(device) takes it along (not saved: not a weight)
+        self.register_buffer("mask", None if mask is None else torch.as_tensor(mask),
+                             persistent=False)
         self.is_causal = is_causal
 
     def forward(self, qkv):
@@ -70,9 +72,9 @@ class SelfAttention(nn.MultiheadAttention):
     def __init__(self, E, num_heads, bias=True, batch_first=True, attn_mask=None,
                  key_padding_mask=None):
         super().__init__(E, num_heads, bias=bias, batch_first=batch_first)
-        self.attn_mask = None if attn_mask is None else torch.as_tensor(attn_mask)
-        self.key_padding_mask = (None if key_padding_mask is None
-                                 else torch.as_tensor(key_padding_mask))
+        for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+            self.register_buffer(name, None if mask is None else torch.as_tensor(mask),
+                                 persistent=False)  # moves with .to(device)
 
     def forward(self, x):
         return super().forward(x, x, x, attn_mask=self.attn_mask,
@@ -89,7 +91,8 @@ class SeparateProjections(nn.Module):
         self.num_heads = num_heads
         self.q_proj, self.k_proj, self.v_proj, self.out_proj = (
             nn.Linear(E, E, bias=bias) for _ in range(4))
-        self.mask = None if mask is None else torch.as_tensor(mask)
+        self.register_buffer("mask", None if mask is None else torch.as_tensor(mask),
+                             persistent=False)  # moves with .to(device)
 
     def forward(self, x):
         N, T, E = x.shape
@@ -124,7 +127,7 @@ class EncoderBlock(nn.TransformerEncoderLayer):
         if not self.causal:
             return super().forward(x)
         T = x.shape[1]
-        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
         return super().forward(x, src_mask=mask, is_causal=True)
 
 
