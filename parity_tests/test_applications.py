@@ -15,6 +15,7 @@ import scratch.gan as SG
 import scratch.policy as SP
 import scratch.resnet as SR
 import scratch.transformer as ST
+import torch_ref.policy as TP
 import torch_ref.resnet as TR
 import torch_ref.transformer as TT
 from parity.engine.probes import ConventionGap
@@ -28,6 +29,7 @@ from parity.engine.transfer import (
 from parity.experiments.applications import RUNS, mirror_links
 from parity.pairs import applications as A
 from parity.pairs.applications import ApplicationRun, run_checks
+from parity_tests.helpers import STAND_IN_DEVICE
 
 
 def failures(pair, dtype="float64", **changes):
@@ -272,6 +274,12 @@ class SaturatingGAN(SG.GAN):
         self.G.backward(dfake)
         self.g_optimizer.update(self.G.params, self.G.grads)
         return loss
+
+
+def test_discounted_returns_stay_on_the_rewards_device():
+    rewards = torch.arange(6.0, device=STAND_IN_DEVICE)
+    returns = TP.discounted_returns(rewards, np.array([0, 0, 1, 0, 0, 1]), 0.9)
+    assert returns.device == rewards.device and returns.shape == rewards.shape
 
 
 def returns_across_episodes(rewards, ends, gamma, returns=SP.discounted_returns):

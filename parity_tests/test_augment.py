@@ -11,6 +11,7 @@ import torch_ref.augment as T
 from parity.engine.inputs import source
 from parity.engine.registry import find
 from parity.experiments.augment_plan import AugmentPlan, draw_plan
+from parity_tests.helpers import STAND_IN_DEVICE
 from parity_tests.test_engine_bites import MESSAGE
 
 BILINEAR = "bilinear, +-15 deg about ((W-1)/2, (H-1)/2); F.rotate"
@@ -66,6 +67,16 @@ def test_rotation_interpolates_bilinearly_unless_told_otherwise():
     np.testing.assert_array_equal(S.rotate(x, angles), S.rotate(x, angles, "bilinear"))
     np.testing.assert_array_equal(S.rotate_image(x[0], 10.0),
                                   S.rotate_image(x[0], 10.0, "bilinear"))
+
+
+def test_every_augmentation_runs_on_another_torch_device():
+    """Plans are NumPy arrays: the twin must move each one to the images' device."""
+    rng = source("augment on another device")
+    x = torch.from_numpy(rng.random((4, 1, 28, 28))).to(STAND_IN_DEVICE)
+    plan = draw_plan(rng, 4, (1, 28, 28), max_shift=2, pad=2, flip=True, max_angle=10.0,
+                     noise_std=0.05)
+    out = T.augment_batch(x, plan)
+    assert out.device == x.device and out.shape == x.shape
 
 
 def test_empty_plan_changes_nothing():
