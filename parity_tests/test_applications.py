@@ -15,6 +15,7 @@ import scratch.gan as SG
 import scratch.policy as SP
 import scratch.resnet as SR
 import scratch.transformer as ST
+import torch_ref.gan as TG
 import torch_ref.policy as TP
 import torch_ref.resnet as TR
 import torch_ref.transformer as TT
@@ -280,6 +281,18 @@ def test_discounted_returns_stay_on_the_rewards_device():
     rewards = torch.arange(6.0, device=STAND_IN_DEVICE)
     returns = TP.discounted_returns(rewards, np.array([0, 0, 1, 0, 0, 1]), 0.9)
     assert returns.device == rewards.device and returns.shape == rewards.shape
+
+
+def test_gan_steps_stay_on_the_models_device():
+    """Labels, losses, backward and the optimizer steps all run on the stand-in device:
+    each step gets as far as ``loss.item()``, which meta tensors cannot do (a label made
+    on the CPU stops the discriminator's step earlier, at its loss)."""
+    gan = TG.GAN((2, 4, 3), (3, 4, 1)).to(STAND_IN_DEVICE)
+    gan.attach(torch.optim.SGD(gan.G.parameters(), 0.1), torch.optim.SGD(gan.D.parameters(), 0.1))
+    real, z = torch.zeros(5, 3, device=STAND_IN_DEVICE), torch.zeros(5, 2, device=STAND_IN_DEVICE)
+    for step in (lambda: gan.d_step(real, z), lambda: gan.g_step(z)):
+        with pytest.raises(RuntimeError, match=r"item\(\) cannot be called on meta"):
+            step()
 
 
 def returns_across_episodes(rewards, ends, gamma, returns=SP.discounted_returns):
