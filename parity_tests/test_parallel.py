@@ -14,7 +14,7 @@ import scratch.models as SM
 import scratch.network as SN
 from parity.engine.probes import SameResults
 from parity.engine.registry import find, load_all
-from parity.pairs.models import SPLIT_THREADS
+from parity.pairs.models import SPLIT_THREADS, split_over
 from scratch import parallel
 from scratch.checks import CallOrderError, InputError
 
@@ -144,8 +144,7 @@ def tiny_split_network(threads):
     net.add("Affine1", SM.needs_no_input_grad(SL.Affine(params["W1"], params["b1"])), "1")
     net.add("Relu1", SL.Relu()).add("Dropout1", SL.Dropout(0.5))
     net.add("Affine2", SL.Affine(params["W2"], params["b2"]), "2")
-    net.split_batches, net.split_threads = True, threads
-    return net
+    return split_over(net, threads)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -188,8 +187,7 @@ def test_each_part_keeps_its_own_gradients(monkeypatch):
 
 
 def test_a_refusal_inside_a_part_names_the_layer():
-    net = SM.SimpleConvNet(rng=np.random.default_rng(3))
-    net.split_batches, net.split_threads = True, 2
+    net = split_over(SM.SimpleConvNet(rng=np.random.default_rng(3)))
     with pytest.raises(InputError, match=f"{SM.SimpleConvNet.__name__} layer 'Conv1'"):
         net.predict(np.zeros((4, 2, 28, 28)))
 
@@ -209,8 +207,7 @@ def test_a_forked_child_makes_its_own_pool():
     import time
 
     def split_step():  # as the registry's split variants: 2 threads
-        net = SM.SimpleConvNet(rng=np.random.default_rng(0))
-        net.split_batches, net.split_threads = True, 2
+        net = split_over(SM.SimpleConvNet(rng=np.random.default_rng(0)))
         net.gradient(np.zeros((4, 1, 28, 28)), np.arange(4))
 
     split_step()

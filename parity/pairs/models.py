@@ -85,6 +85,13 @@ def model_pair(component, variant, scratch_net, torch_net, init, samples, **kw):
 SPLIT_THREADS = 2
 
 
+def split_over(net, threads=SPLIT_THREADS):
+    """``net`` with its per-sample layers run on the batch in parts, one per thread, on any
+    machine (``split_batches`` with ``split_threads``; ``scratch.network``)."""
+    net.split_batches, net.split_threads = True, threads
+    return net
+
+
 def split_pair(pair, threads=SPLIT_THREADS):
     """``pair`` with its scratch network's per-sample layers run on the batch in parts, one
     per thread (``split_batches``, ``scratch.network``), on any machine; SameResults holds
@@ -92,14 +99,9 @@ def split_pair(pair, threads=SPLIT_THREADS):
     check the same formulas, and every call here pays a thread hand-off: they tripled
     LeNet-5's entries' time).  (The samples' batches of 6 split 3 + 3; a batch of one
     stays whole.)"""
-
-    def scratch(p):
-        net = pair.scratch(p)
-        net.split_batches, net.split_threads = True, threads
-        return net
-
     return replace(pair, variant=f"{pair.variant}, split over {threads} threads",
-                   scratch=scratch, finite_differences=False)
+                   scratch=lambda p: split_over(pair.scratch(p), threads),
+                   finite_differences=False)
 
 
 def and_split(pair):
